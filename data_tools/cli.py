@@ -1,0 +1,29 @@
+"""`refuseu-data`: build, inspect and audit the RefusEU dataset."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from data_tools.errors import EXIT_USER_ERROR, UserError
+
+
+class UserErrorGroup(click.Group):
+    """A click group that reports `UserError` as one line on stderr with exit code 2."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except UserError as err:
+            click.echo(f"error: {err}", err=True)
+            sys.exit(EXIT_USER_ERROR)
+
+
+@click.group(cls=UserErrorGroup)
+def main():
+    """Build the RefusEU multilingual refusal-preference dataset."""
+
+
+if __name__ == "__main__":
+    main()
