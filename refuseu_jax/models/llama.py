@@ -1,0 +1,277 @@
+"""The Llama-3.x decoder in Flax NNX: RMSNorm, RoPE (default / linear / llama3 scaling), grouped-query attention,
+SwiGLU MLP, tied or untied embeddings, optional biases, a padding-aware mask and a KV cache for decoding.
+
+Layers are always stored stacked on a leading axis (one array per weight for all layers), whether compute scans
+over them or loops. That keeps one parameter layout for checkpoints, sharding rules and optimizers; see the
+parameter tree in `param_shapes`.
+
+Numerics follow transformers' LlamaForCausalLM: RMSNorm in float32 then cast back before the scale, softmax in
+float32, RoPE in the rotate-half layout, inverse frequencies computed in float32.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import nnx
+
+from refuseu_jax.models.config import ModelConfig
+
+MASK_VALUE = -0.7 * float(np.finfo(np.float32).max)  # finite, so fully masked (padding) rows give no NaN
+
+
+def _dtype(name: str):
+    return jnp.dtype(name)
+
+
+# ---- rotary position embedding --------------------------------------------------------------------------------
+def rope_inv_freq(cfg: ModelConfig) -> np.ndarray:
+    """Inverse frequencies [head_dim // 2], float32, with the configured scaling applied."""
+    dim = cfg.head_dim
+    inv_freq = (1.0 / (cfg.rope_theta ** (np.arange(0, dim, 2, dtype=np.int64).astype(np.float32) / dim)))
+    inv_freq = inv_freq.astype(np.float32)
+    rs = cfg.rope_scaling
+    if rs.rope_type == "linear":
+        return (inv_freq / rs.factor).astype(np.float32)
+    if rs.rope_type == "llama3":
+        low_wavelen = rs.original_max_position_embeddings / rs.low_freq_factor
+        high_wavelen = rs.original_max_position_embeddings / rs.high_freq_factor
+        wavelen = 2 * math.pi / inv_freq
+        # Long wavelengths (low frequencies) are interpolated by `factor`, short ones kept, the band between
+        # blended smoothly: Llama 3.1's context extension.
+        scaled = np.where(wavelen > low_wavelen, inv_freq / rs.factor, inv_freq)
+        smooth = (rs.original_max_position_embeddings / wavelen - rs.low_freq_factor) / (
+            rs.high_freq_factor - rs.low_freq_factor)
+        blended = (1 - smooth) * scaled / rs.factor + smooth * scaled
+        medium = (wavelen >= high_wavelen) & (wavelen <= low_wavelen)
+        return np.where(medium, blended, scaled).astype(np.float32)
+    return inv_freq
+
+
+def rope_cos_sin(cfg: ModelConfig, positions: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """cos, sin of shape [B, T, head_dim] (float32) for integer positions [B, T]."""
+    inv_freq = jnp.asarray(rope_inv_freq(cfg))
+    freqs = positions.astype(jnp.float32)[..., None] * inv_freq  # [B, T, D/2]
+    emb = jnp.concatenate([freqs, freqs], axis=-1)
+    return jnp.cos(emb), jnp.sin(emb)
+
+
+def apply_rope(x: jax.Array, cos: jax.Array, sin: jax.Array) -> jax.Array:
+    """x [B, T, heads, D] rotated in the rotate-half layout (first half paired with second half)."""
+    half = x.shape[-1] // 2
+    x32 = x.astype(jnp.float32)
+    rotated = jnp.concatenate([-x32[..., half:], x32[..., :half]], axis=-1)
+    out = x32 * cos[:, :, None, :] + rotated * sin[:, :, None, :]
+    return out.astype(x.dtype)
+
+
+# ---- modules ---------------------------------------------------------------------------------------------------
+class RMSNorm(nnx.Module):
+    def __init__(self, dim: int, eps: float, param_dtype, *, rngs: nnx.Rngs):
+        del rngs
+        self.scale = nnx.Param(jnp.ones((dim,), param_dtype))
+        self.eps = eps
+
+    def __call__(self, x: jax.Array) -> jax.Array:
+        x32 = x.astype(jnp.float32)
+        normed = x32 * jax.lax.rsqrt(jnp.mean(x32 * x32, axis=-1, keepdims=True) + self.eps)
+        return self.scale.value.astype(x.dtype) * normed.astype(x.dtype)
+
+
+class DecoderLayer(nnx.Module):
+    """One pre-norm block: x + attn(norm(x)); x + mlp(norm(x)). Flat attribute names = checkpoint paths."""
+
+    def __init__(self, cfg: ModelConfig, *, rngs: nnx.Rngs):
+        dtype, pdtype = _dtype(cfg.dtype), _dtype(cfg.param_dtype)
+        init = nnx.initializers.normal(cfg.initializer_range)
+
+        def linear(n_in, n_out, bias):
+            return nnx.Linear(n_in, n_out, use_bias=bias, dtype=dtype, param_dtype=pdtype, kernel_init=init,
+                              rngs=rngs)
+
+        h, d = cfg.hidden_size, cfg.head_dim
+        self.attn_norm = RMSNorm(h, cfg.rms_norm_eps, pdtype, rngs=rngs)
+        self.q_proj = linear(h, cfg.num_heads * d, cfg.attention_bias)
+        self.k_proj = linear(h, cfg.num_kv_heads * d, cfg.attention_bias)
+        self.v_proj = linear(h, cfg.num_kv_heads * d, cfg.attention_bias)
+        self.o_proj = linear(cfg.num_heads * d, h, cfg.attention_bias)
+        self.mlp_norm = RMSNorm(h, cfg.rms_norm_eps, pdtype, rngs=rngs)
+        self.gate_proj = linear(h, cfg.intermediate_size, cfg.mlp_bias)
+        self.up_proj = linear(h, cfg.intermediate_size, cfg.mlp_bias)
+        self.down_proj = linear(cfg.intermediate_size, h, cfg.mlp_bias)
+        self.num_heads, self.num_kv_heads, self.head_dim = cfg.num_heads, cfg.num_kv_heads, d
+
+    def qkv(self, x: jax.Array, cos: jax.Array, sin: jax.Array):
+        b, t, _ = x.shape
+        q = self.q_proj(x).reshape(b, t, self.num_heads, self.head_dim)
+        k = self.k_proj(x).reshape(b, t, self.num_kv_heads, self.head_dim)
+        v = self.v_proj(x).reshape(b, t, self.num_kv_heads, self.head_dim)
+        return apply_rope(q, cos, sin), apply_rope(k, cos, sin), v
+
+    def attend(self, q: jax.Array, k: jax.Array, v: jax.Array, mask: jax.Array) -> jax.Array:
+        """q [B,T,H,D]; k, v [B,S,KV,D]; mask [B,T,S] bool -> [B,T,H*D]. Query heads grouped per KV head."""
+        b, t, _, d = q.shape
+        groups = self.num_heads // self.num_kv_heads
+        q = q.reshape(b, t, self.num_kv_heads, groups, d)
+        scores = jnp.einsum("btkgd,bskd->bkgts", q, k, preferred_element_type=jnp.float32) / math.sqrt(d)
+        scores = jnp.where(mask[:, None, None, :, :], scores, MASK_VALUE)
+        probs = jax.nn.softmax(scores, axis=-1).astype(v.dtype)
+        out = jnp.einsum("bkgts,bskd->btkgd", probs, v)
+        return out.reshape(b, t, self.num_heads * d)
+
+    def mlp(self, x: jax.Array) -> jax.Array:
+        return self.down_proj(jax.nn.silu(self.gate_proj(x)) * self.up_proj(x))
+
+    def __call__(self, x, cos, sin, mask):
+        q, k, v = self.qkv(self.attn_norm(x), cos, sin)
+        x = x + self.o_proj(self.attend(q, k, v, mask))
+        return x + self.mlp(self.mlp_norm(x))
+
+    def decode(self, x, cos, sin, mask, k_cache, v_cache, write_index):
+        """Like __call__, but keys/values of the new tokens are written into the cache and attention reads it."""
+        q, k, v = self.qkv(self.attn_norm(x), cos, sin)
+        k_cache = jax.lax.dynamic_update_slice(k_cache, k.astype(k_cache.dtype), (0, write_index, 0, 0))
+        v_cache = jax.lax.dynamic_update_slice(v_cache, v.astype(v_cache.dtype), (0, write_index, 0, 0))
+        x = x + self.o_proj(self.attend(q, k_cache.astype(q.dtype), v_cache.astype(q.dtype), mask))
+        return x + self.mlp(self.mlp_norm(x)), k_cache, v_cache
+
+
+class KVCache(NamedTuple):
+    k: jax.Array  # [L, B, S, KV, D]
+    v: jax.Array  # [L, B, S, KV, D]
+
+
+def default_positions(attention_mask: jax.Array) -> jax.Array:
+    """Positions that follow the mask: the first real token is position 0 (left padding works)."""
+    return jnp.maximum(jnp.cumsum(attention_mask.astype(jnp.int32), axis=-1) - 1, 0)
+
+
+class Llama(nnx.Module):
+    def __init__(self, cfg: ModelConfig, *, rngs: nnx.Rngs):
+        self.cfg = cfg
+        dtype, pdtype = _dtype(cfg.dtype), _dtype(cfg.param_dtype)
+        self.embed = nnx.Embed(cfg.vocab_size, cfg.hidden_size, dtype=dtype, param_dtype=pdtype,
+                               embedding_init=nnx.initializers.normal(cfg.initializer_range), rngs=rngs)
+
+        @nnx.split_rngs(splits=cfg.num_layers)
+        @nnx.vmap(in_axes=(0,), out_axes=0)
+        def stacked_layers(rngs):
+            return DecoderLayer(cfg, rngs=rngs)
+
+        self.layers = stacked_layers(rngs)
+        self.final_norm = RMSNorm(cfg.hidden_size, cfg.rms_norm_eps, pdtype, rngs=rngs)
+        if not cfg.tie_word_embeddings:
+            self.lm_head = nnx.Linear(cfg.hidden_size, cfg.vocab_size, use_bias=False, dtype=dtype,
+                                      param_dtype=pdtype,
+                                      kernel_init=nnx.initializers.normal(cfg.initializer_range), rngs=rngs)
+
+    # -- helpers -----------------------------------------------------------------------------------------------
+    def output_embedding(self) -> jax.Array:
+        """[H, V] matrix mapping final hidden states to logits (the lm_head, or the embedding when tied)."""
+        if self.cfg.tie_word_embeddings:
+            return self.embed.embedding.value.T
+        return self.lm_head.kernel.value
+
+    def logits_from_hidden(self, h: jax.Array) -> jax.Array:
+        w = self.output_embedding().astype(h.dtype)
+        return jnp.einsum("bth,hv->btv", h, w, preferred_element_type=jnp.float32)
+
+    def _run_layers(self, h, carry_fn, extra_xs=None):
+        """Apply all layers: carry_fn(layer, h, extra) -> (h, extra_out). Scans or loops per config."""
+        graphdef, state = nnx.split(self.layers)
+
+        def body(h, xs):
+            layer_state, extra = xs
+            return carry_fn(nnx.merge(graphdef, layer_state), h, extra)
+
+        if self.cfg.remat:
+            body = jax.checkpoint(body, policy=jax.checkpoint_policies.nothing_saveable)
+        if self.cfg.scan_layers:
+            return jax.lax.scan(body, h, (state, extra_xs))
+        outs = []
+        for i in range(self.cfg.num_layers):
+            xs = jax.tree.map(lambda a: a[i], (state, extra_xs))
+            h, out = body(h, xs)
+            outs.append(out)
+        stacked = None if outs[0] is None else jax.tree.map(lambda *a: jnp.stack(a), *outs)
+        return h, stacked
+
+    # -- forward -----------------------------------------------------------------------------------------------
+    def hidden_states(self, input_ids, attention_mask=None, positions=None) -> jax.Array:
+        """Final-norm hidden states [B, T, H] in the compute dtype."""
+        b, t = input_ids.shape
+        if attention_mask is None:
+            attention_mask = jnp.ones((b, t), dtype=bool)
+        attention_mask = attention_mask.astype(bool)
+        if positions is None:
+            positions = default_positions(attention_mask)
+        cos, sin = rope_cos_sin(self.cfg, positions)
+        causal = jnp.tril(jnp.ones((t, t), dtype=bool))
+        mask = causal[None] & attention_mask[:, None, :]
+        h = self.embed(input_ids)
+
+        def apply_layer(layer, h, _):
+            return layer(h, cos, sin, mask), None
+
+        h, _ = self._run_layers(h, apply_layer)
+        return self.final_norm(h)
+
+    def __call__(self, input_ids, attention_mask=None, positions=None) -> jax.Array:
+        """Logits [B, T, V] in float32."""
+        return self.logits_from_hidden(self.hidden_states(input_ids, attention_mask, positions))
+
+    # -- KV-cache decoding -------------------------------------------------------------------------------------
+    def init_cache(self, batch: int, max_len: int, dtype=None) -> KVCache:
+        dtype = dtype or _dtype(self.cfg.dtype)
+        shape = (self.cfg.num_layers, batch, max_len, self.cfg.num_kv_heads, self.cfg.head_dim)
+        return KVCache(jnp.zeros(shape, dtype), jnp.zeros(shape, dtype))
+
+    def decode(self, input_ids, positions, cache: KVCache, write_index, kv_mask):
+        """Run T new tokens against the cache.
+
+        input_ids, positions: [B, T]; write_index: int32 scalar, the cache slot of the first new token;
+        kv_mask: [B, S] bool, which cache slots hold real tokens once this block is written.
+        Returns (logits [B, T, V] float32, updated cache).
+        """
+        t = input_ids.shape[1]
+        s = cache.k.shape[2]
+        cos, sin = rope_cos_sin(self.cfg, positions)
+        slots = jnp.arange(s)[None, :]
+        causal = slots <= (write_index + jnp.arange(t))[:, None]  # [T, S]
+        mask = causal[None] & kv_mask.astype(bool)[:, None, :]
+        h = self.embed(input_ids)
+
+        def apply_layer(layer, h, kv):
+            h, k, v = layer.decode(h, cos, sin, mask, kv[0], kv[1], write_index)
+            return h, (k, v)
+
+        h, (k, v) = self._run_layers(h, apply_layer, (cache.k, cache.v))
+        return self.logits_from_hidden(self.final_norm(h)), KVCache(k, v)
+
+
+# ---- construction helpers -------------------------------------------------------------------------------------
+def abstract_model(cfg: ModelConfig) -> Llama:
+    """A Llama whose parameters are ShapeDtypeStructs (no memory allocated)."""
+    return nnx.eval_shape(lambda: Llama(cfg, rngs=nnx.Rngs(0)))
+
+
+def param_shapes(cfg: ModelConfig) -> dict[tuple[str, ...], tuple[tuple[int, ...], jnp.dtype]]:
+    """{path: (shape, dtype)} for every parameter, e.g. ('layers', 'q_proj', 'kernel'): ((L, H, nH*D), f32)."""
+    state = nnx.state(abstract_model(cfg), nnx.Param)
+    flat = nnx.to_flat_state(state)
+    return {tuple(str(p) for p in path): (tuple(v.value.shape), v.value.dtype) for path, v in flat}
+
+
+def model_from_params(cfg: ModelConfig, params: dict) -> Llama:
+    """Build a Llama around an existing nested dict of arrays (as from `nnx.state(model).to_pure_dict()`)."""
+    graphdef, state = nnx.split(abstract_model(cfg))
+    nnx.replace_by_pure_dict(state, params)
+    return nnx.merge(graphdef, state)
+
+
+def init_model(cfg: ModelConfig, seed: int = 0) -> Llama:
+    return Llama(cfg, rngs=nnx.Rngs(seed))

@@ -1,0 +1,75 @@
+"""Model internals that the parity tests (tests/refuseu_jax/checkpoints) do not reach: the KV-cache path, the
+layer iteration modes, and the parameter layout contract."""
+
+import jax.numpy as jnp
+import numpy as np
+from flax import nnx
+
+from refuseu_jax.models.config import get_preset
+from refuseu_jax.models.llama import default_positions, init_model, model_from_params, param_shapes, rope_inv_freq
+
+
+def _batch(cfg, seed=0, b=3, t=24):
+    rng = np.random.RandomState(seed)
+    ids = rng.randint(3, cfg.vocab_size, (b, t))
+    mask = np.ones((b, t), dtype=bool)
+    mask[0, :5] = False  # left padding
+    mask[1, -4:] = False  # right padding
+    return jnp.asarray(ids), jnp.asarray(mask)
+
+
+def test_cached_decoding_matches_the_full_forward():
+    cfg = get_preset("tiny")
+    model = init_model(cfg, seed=1)
+    ids, mask = _batch(cfg)
+    full = np.asarray(model(ids, mask))
+    positions = default_positions(mask)
+    prefill = 10
+    decode = nnx.jit(lambda m, *args: m.decode(*args))  # one compile per block length, not per token
+    cache = model.init_cache(ids.shape[0], 32)
+    kv_mask = np.zeros((ids.shape[0], 32), dtype=bool)
+    kv_mask[:, :prefill] = np.asarray(mask[:, :prefill])
+    logits, cache = decode(model, ids[:, :prefill], positions[:, :prefill], cache, jnp.int32(0), kv_mask)
+    pieces = [np.asarray(logits)]
+    for t in range(prefill, ids.shape[1]):
+        kv_mask[:, t] = np.asarray(mask[:, t])
+        logits, cache = decode(model, ids[:, t:t + 1], positions[:, t:t + 1], cache, jnp.int32(t), kv_mask)
+        pieces.append(np.asarray(logits))
+    decoded = np.concatenate(pieces, axis=1)
+    real = np.asarray(mask)
+    np.testing.assert_allclose(decoded[real], full[real], atol=1e-5)
+
+
+def test_scan_loop_and_remat_give_the_same_logits():
+    cfg = get_preset("tiny")
+    params = nnx.state(init_model(cfg, seed=2), nnx.Param).to_pure_dict()
+    ids, mask = _batch(cfg, seed=3)
+    reference = np.asarray(model_from_params(cfg, params)(ids, mask))
+    for variant in (cfg.replace(scan_layers=False), cfg.replace(remat=True), cfg.replace(scan_layers=False, remat=True)):
+        np.testing.assert_allclose(np.asarray(model_from_params(variant, params)(ids, mask)), reference, atol=1e-6)
+
+
+def test_left_padding_positions_start_at_the_first_real_token():
+    mask = jnp.array([[0, 0, 1, 1, 1], [1, 1, 1, 1, 0]])
+    np.testing.assert_array_equal(np.asarray(default_positions(mask)), [[0, 0, 0, 1, 2], [0, 1, 2, 3, 3]])
+
+
+def test_parameter_layout_is_stacked_per_layer():
+    cfg = get_preset("tiny").replace(attention_bias=True)
+    shapes = {path: shape for path, (shape, _) in param_shapes(cfg).items()}
+    L, H, D = cfg.num_layers, cfg.hidden_size, cfg.head_dim
+    assert shapes[("layers", "q_proj", "kernel")] == (L, H, cfg.num_heads * D)
+    assert shapes[("layers", "k_proj", "bias")] == (L, cfg.num_kv_heads * D)
+    assert shapes[("layers", "o_proj", "bias")] == (L, H)
+    assert shapes[("lm_head", "kernel")] == (H, cfg.vocab_size)
+    tied = param_shapes(get_preset("smollm2-135m"))
+    assert ("lm_head", "kernel") not in tied
+
+
+def test_llama3_rope_scaling_keeps_high_and_divides_low_frequencies():
+    cfg = get_preset("llama-3.1-8b")
+    scaled = rope_inv_freq(cfg)
+    plain = rope_inv_freq(cfg.replace(rope_scaling=None))
+    assert scaled[0] == plain[0]  # shortest wavelength untouched
+    np.testing.assert_allclose(scaled[-1], plain[-1] / 8.0, rtol=1e-6)  # longest wavelength interpolated
+    assert np.all(scaled <= plain)
