@@ -1,0 +1,449 @@
+"""Hugging Face safetensors <-> our parameter tree, streamed one tensor at a time.
+
+Names: every parameter has one mapping (`_GLOBAL`, `_LAYER`) with a pair of per-tensor functions `to_ours` /
+`to_hf` that are exact inverses (a transpose or the identity), in the MaxText style; `hf_name()` and
+`parse_hf_name()` are inverses for the names.
+
+In:  every tensor is read on its own (the file is opened per tensor so its memory map never accumulates in RSS),
+     checked against the config's shapes before anything is loaded, cast, and placed straight into its target
+     sharding: each device reads only its own slice (`get_slice`), and stacked layers are written one layer at a
+     time into a donated buffer. Host memory above the final parameters stays about one tensor.
+Out: parameters are gathered one tensor at a time and streamed into safetensors files (see safetensors_stream).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import os
+import re
+import shutil
+import tempfile
+import weakref
+from pathlib import Path
+from typing import Any, Callable
+
+import jax
+import jax.numpy as jnp
+import ml_dtypes
+import numpy as np
+from jax.sharding import NamedSharding, SingleDeviceSharding
+from safetensors import SafetensorError, safe_open
+
+from data_tools.errors import UserError
+from refuseu_jax.checkpoints.safetensors_stream import (DEFAULT_MAX_SHARD_BYTES, INDEX_FILE, SINGLE_FILE,
+                                                        TensorEntry, write_checkpoint)
+from refuseu_jax.models.config import ModelConfig
+
+Path_ = tuple[str, ...]
+
+# Files that travel with a checkpoint and are not weights. Copied verbatim on save when the source had them.
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "tokenizer.model",
+                   "vocab.json", "merges.txt", "added_tokens.json", "chat_template.jinja", "chat_template.json")
+# HF tensors that hold no parameters of ours (older exports saved the RoPE buffer).
+_IGNORED = re.compile(r"(^|\.)rotary_emb\.inv_freq$")
+
+
+# ---- name and tensor mapping ---------------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class TensorMap:
+    """One parameter: its HF name (with `{i}` for the layer) and how its layout differs."""
+
+    hf: str
+    transpose: bool  # HF nn.Linear weights are [out, in]; our kernels are [in, out]
+
+    def to_ours(self, x: np.ndarray) -> np.ndarray:
+        return x.T if self.transpose else x
+
+    def to_hf(self, x: np.ndarray) -> np.ndarray:
+        return x.T if self.transpose else x
+
+
+_GLOBAL: dict[Path_, TensorMap] = {
+    ("embed", "embedding"): TensorMap("model.embed_tokens.weight", False),
+    ("final_norm", "scale"): TensorMap("model.norm.weight", False),
+    ("lm_head", "kernel"): TensorMap("lm_head.weight", True),
+}
+_LAYER: dict[Path_, TensorMap] = {
+    ("layers", "attn_norm", "scale"): TensorMap("model.layers.{i}.input_layernorm.weight", False),
+    ("layers", "mlp_norm", "scale"): TensorMap("model.layers.{i}.post_attention_layernorm.weight", False),
+    **{("layers", f"{p}_proj", "kernel"): TensorMap(f"model.layers.{{i}}.self_attn.{p}_proj.weight", True)
+       for p in "qkvo"},
+    **{("layers", f"{p}_proj", "bias"): TensorMap(f"model.layers.{{i}}.self_attn.{p}_proj.bias", False)
+       for p in "qkvo"},
+    **{("layers", f"{p}_proj", "kernel"): TensorMap(f"model.layers.{{i}}.mlp.{p}_proj.weight", True)
+       for p in ("gate", "up", "down")},
+    **{("layers", f"{p}_proj", "bias"): TensorMap(f"model.layers.{{i}}.mlp.{p}_proj.bias", False)
+       for p in ("gate", "up", "down")},
+}
+_BY_HF = {m.hf: path for path, m in (_GLOBAL | _LAYER).items()}
+
+
+def tensor_map(path: Path_) -> TensorMap:
+    path = tuple(path)
+    if path in _GLOBAL:
+        return _GLOBAL[path]
+    if path in _LAYER:
+        return _LAYER[path]
+    raise KeyError(f"no Hugging Face mapping for parameter {'/'.join(path)}")
+
+
+def hf_name(path: Path_, layer: int | None = None) -> str:
+    """Our (path, layer) -> HF tensor name."""
+    m = tensor_map(path)
+    return m.hf.format(i=layer) if tuple(path) in _LAYER else m.hf
+
+
+def parse_hf_name(name: str) -> tuple[Path_, int | None]:
+    """HF tensor name -> our (path, layer); the exact inverse of `hf_name`. KeyError when unknown."""
+    match = re.fullmatch(r"model\.layers\.(\d+)\.(.+)", name)
+    if match:
+        return _BY_HF["model.layers.{i}." + match.group(2)], int(match.group(1))
+    if name in _BY_HF and (_BY_HF[name] in _GLOBAL):
+        return _BY_HF[name], None
+    raise KeyError(name)
+
+
+def hf_tensor_shape(path: Path_, our_shape: tuple[int, ...]) -> tuple[int, ...]:
+    """HF shape of one tensor (one layer) of a parameter of our shape."""
+    shape = tuple(our_shape[1:]) if tuple(path) in _LAYER else tuple(our_shape)
+    return shape[::-1] if tensor_map(path).transpose else shape
+
+
+# ---- reading -------------------------------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class _Tensor:
+    file: Path
+    shape: tuple[int, ...]
+    dtype: str  # safetensors dtype string, e.g. "BF16"
+
+
+class CheckpointIndex:
+    """Where each tensor of a HF checkpoint directory lives, with shapes, read from the headers only."""
+
+    def __init__(self, directory: str | Path):
+        self.dir = Path(directory)
+        if not self.dir.is_dir():
+            raise UserError(f"{self.dir}: no such directory (expected a Hugging Face checkpoint directory)")
+        files = self._weight_files()
+        self.tensors: dict[str, _Tensor] = {}
+        for file in files:
+            for name, info in _read_header(file).items():
+                if name in self.tensors:
+                    raise UserError(f"{file}: tensor {name!r} also appears in {self.tensors[name].file}")
+                self.tensors[name] = info
+
+    def _weight_files(self) -> list[Path]:
+        index = self.dir / INDEX_FILE
+        if index.is_file():
+            try:
+                weight_map = json.loads(index.read_text())["weight_map"]
+            except (json.JSONDecodeError, KeyError, TypeError) as err:
+                raise UserError(f"{index}: not a safetensors index (expected JSON with a 'weight_map'; {err})")
+            files = [self.dir / f for f in dict.fromkeys(weight_map.values())]
+            for f in files:
+                if not f.is_file():
+                    raise UserError(f"{f}: file not found (listed in {index})")
+            return files
+        if (self.dir / SINGLE_FILE).is_file():
+            return [self.dir / SINGLE_FILE]
+        others = sorted(p.name for p in self.dir.glob("*.safetensors"))
+        if others:
+            return [self.dir / name for name in others]
+        found = ", ".join(sorted(p.name for p in self.dir.iterdir())[:8]) or "nothing"
+        raise UserError(f"{self.dir}: no {SINGLE_FILE} or {INDEX_FILE} (found: {found}; only safetensors "
+                        "checkpoints are supported)")
+
+    def read(self, name: str, index: tuple[slice, ...] | None = None) -> np.ndarray:
+        """One tensor (or a slice of it), as numpy in the file's dtype."""
+        info = self.tensors[name]
+        # Open per read: a long-lived memory map keeps every page it touched resident (file-backed RSS).
+        with _open(info.file) as f:
+            part = f.get_slice(name)
+            return part[index] if index is not None else part[:]
+
+
+def _open(file: Path):
+    try:
+        return safe_open(str(file), framework="numpy")
+    except (SafetensorError, OSError) as err:
+        raise UserError(f"{file}: not a readable safetensors file ({err}); the file may be truncated") from None
+
+
+def _read_header(file: Path) -> dict[str, _Tensor]:
+    with _open(file) as f:
+        out = {}
+        for name in f.keys():
+            part = f.get_slice(name)
+            out[name] = _Tensor(file, tuple(part.get_shape()), part.get_dtype())
+        return out
+
+
+def _np_dtype(name: str) -> np.dtype:
+    return np.dtype(ml_dtypes.bfloat16) if name == "bfloat16" else np.dtype(name)
+
+
+def check_checkpoint(index: CheckpointIndex, shapes: dict[Path_, tuple[int, ...]], config_file: Path | str):
+    """Every expected tensor present with the expected shape, no unknown tensor: checked before loading."""
+    wanted: dict[str, tuple[Path_, tuple[int, ...]]] = {}
+    for path, shape in shapes.items():
+        layers = range(shape[0]) if path in _LAYER else [None]
+        for i in layers:
+            wanted[hf_name(path, i)] = (path, hf_tensor_shape(path, shape))
+    for name, (path, shape) in wanted.items():
+        if name not in index.tensors:
+            raise UserError(f"{index.dir}: tensor {name!r} not found in the checkpoint (expected by {config_file})")
+        got = index.tensors[name]
+        if got.shape != shape:
+            raise UserError(f"{got.file}: tensor {name!r} has shape {list(got.shape)}, expected {list(shape)} "
+                            f"from {config_file}")
+    for name, got in index.tensors.items():
+        if name in wanted or _IGNORED.search(name):
+            continue
+        if name == "lm_head.weight" and ("lm_head", "kernel") not in shapes:
+            continue  # some tied checkpoints store the duplicate anyway
+        raise UserError(f"{got.file}: unexpected tensor {name!r} for a LlamaForCausalLM with config {config_file}")
+
+
+@functools.partial(jax.jit, donate_argnums=0)
+def _set_layer(stack: jax.Array, value: jax.Array, i: jax.Array) -> jax.Array:
+    # Donated: XLA writes in place, so a stacked [L, ...] parameter is filled without a second copy of it.
+    return jax.lax.dynamic_update_index_in_dim(stack, value.astype(stack.dtype), i, 0)
+
+
+def _zeros(shape, dtype, sharding) -> jax.Array:
+    return jax.jit(lambda: jnp.zeros(shape, dtype), out_shardings=sharding)()
+
+
+def _read_array(index: CheckpointIndex, name: str, m: TensorMap, shape: tuple[int, ...], dtype: np.dtype,
+                sharding) -> jax.Array:
+    """One HF tensor as our-layout array of `shape`, each device shard reading only its slice of the file."""
+    cache: dict[tuple, np.ndarray] = {}  # replicated shards read once
+
+    def shard(idx: tuple[slice, ...]) -> np.ndarray:
+        key = tuple((s.start, s.stop, s.step) for s in idx)
+        if key not in cache:
+            hf_idx = tuple(idx[::-1]) if m.transpose else tuple(idx)
+            cache[key] = np.ascontiguousarray(m.to_ours(index.read(name, hf_idx)).astype(dtype))
+        return cache[key]
+
+    array = jax.make_array_from_callback(shape, sharding, shard)
+    cache.clear()
+    return array
+
+
+def load_hf_params(directory: str | Path, cfg: ModelConfig, mesh=None, rules=None, dtype: str | None = None,
+                   progress: bool = False) -> dict:
+    """Read a HF Llama checkpoint into our nested parameter dict (layers stacked on axis 0).
+
+    With `mesh`, every array is created directly in its `param_shardings` layout; otherwise on the default
+    device. `dtype` (default `cfg.param_dtype`) is the storage dtype of the result.
+    """
+    from refuseu_jax.models.llama import param_shapes  # imported late: keeps `refuseu --help` light
+
+    directory = Path(directory)
+    shapes = {tuple(k): tuple(shape) for k, (shape, _) in param_shapes(cfg).items()}
+    index = CheckpointIndex(directory)
+    check_checkpoint(index, shapes, directory / "config.json")
+    target = _np_dtype(dtype or cfg.param_dtype)
+    if mesh is not None:
+        from refuseu_jax.parallel import PARTITION_RULES, param_shardings
+        shardings = param_shardings(mesh, shapes, rules or PARTITION_RULES)
+    else:
+        device = SingleDeviceSharding(jax.devices()[0])
+        shardings = {path: device for path in shapes}
+
+    params: dict = {}
+    items = list(shapes.items())
+    if progress:
+        from tqdm import tqdm
+        items = tqdm(items, desc=f"loading {directory.name}", unit="param")
+    for path, shape in items:
+        m, sharding = tensor_map(path), shardings[path]
+        if path in _LAYER:
+            layer_sharding = _drop_leading_axis(sharding)
+            stack = _zeros(shape, target, sharding)
+            for i in range(shape[0]):
+                value = _read_array(index, hf_name(path, i), m, shape[1:], target, layer_sharding)
+                stack = _set_layer(stack, value, jnp.int32(i))
+                stack.block_until_ready()  # keep at most one layer in flight: bounded host memory
+                del value
+            array = stack
+        else:
+            array = _read_array(index, hf_name(path), m, shape, target, sharding)
+        _nested_set(params, path, array)
+    return params
+
+
+def _drop_leading_axis(sharding):
+    if isinstance(sharding, NamedSharding):
+        spec = tuple(sharding.spec)
+        if spec and spec[0] is not None:
+            raise ValueError(f"stacked layer axis must not be sharded (spec {sharding.spec})")
+        return NamedSharding(sharding.mesh, jax.sharding.PartitionSpec(*spec[1:]))
+    return sharding
+
+
+def _nested_set(tree: dict, path: Path_, value) -> None:
+    for key in path[:-1]:
+        tree = tree.setdefault(key, {})
+    tree[path[-1]] = value
+
+
+def _flatten(tree: dict, prefix: Path_ = ()) -> dict[Path_, Any]:
+    out = {}
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            out.update(_flatten(value, prefix + (str(key),)))
+        else:
+            out[prefix + (str(key),)] = value
+    return out
+
+
+# ---- writing -------------------------------------------------------------------------------------------------
+def _to_host(x: jax.Array) -> np.ndarray:
+    if isinstance(x, jax.Array) and not x.is_fully_addressable:
+        from jax.experimental import multihost_utils
+        return np.asarray(multihost_utils.process_allgather(x, tiled=True))
+    return np.asarray(x)
+
+
+def _param_tree(params_or_model) -> dict:
+    if isinstance(params_or_model, dict):
+        return params_or_model
+    from flax import nnx
+    return nnx.state(params_or_model, nnx.Param).to_pure_dict()
+
+
+def save_hf(params_or_model, cfg: ModelConfig, out_dir: str | Path, tokenizer_src: str | Path | None = None,
+            max_shard_bytes: int = DEFAULT_MAX_SHARD_BYTES, dtype: str | None = None) -> Path:
+    """Write a directory that `transformers.AutoModelForCausalLM.from_pretrained` loads.
+
+    Tensors are gathered and written one at a time, in their own dtype unless `dtype` is given. Tokenizer files
+    and generation_config.json are copied from `tokenizer_src` when it has them. The directory appears atomically:
+    everything is written to a temporary sibling first. Only process 0 writes in a multi-host job.
+    """
+    flat = _flatten(_param_tree(params_or_model))
+    out_dir = Path(out_dir)
+    entries, sources = [], {}
+    for path in _hf_order(flat, cfg):
+        leaf = flat[path]
+        out_dtype = _np_dtype(dtype) if dtype else np.dtype(leaf.dtype)
+        for i in range(leaf.shape[0]) if path in _LAYER else [None]:
+            name = hf_name(path, i)
+            entries.append(TensorEntry(name, hf_tensor_shape(path, tuple(leaf.shape)), out_dtype))
+            sources[name] = (path, i)
+
+    def produce(entry: TensorEntry) -> np.ndarray:
+        path, i = sources[entry.name]
+        leaf = flat[path]
+        host = _to_host(leaf[i] if i is not None else leaf)  # one layer of one parameter on the host
+        return tensor_map(path).to_hf(host).astype(entry.dtype, copy=False)
+
+    writer = jax.process_index() == 0
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=_ensure_parent(out_dir))) if writer else None
+    try:
+        if writer:
+            write_checkpoint(tmp, entries, produce, max_shard_bytes)
+        else:
+            for e in entries:  # other hosts still take part in every gather
+                produce(e)
+        if writer:
+            saved_dtype = entries[0].dtype if entries else np.dtype(cfg.param_dtype)
+            _write_metadata(tmp, cfg, saved_dtype, tokenizer_src)
+            _replace_dir(tmp, out_dir)
+    finally:
+        if tmp is not None and tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return out_dir
+
+
+def _hf_order(flat: dict, cfg: ModelConfig) -> list[Path_]:
+    """Parameters in the order HF checkpoints list them (embeddings, layers, norm, head)."""
+    for path in flat:
+        tensor_map(path)  # unknown parameter: fail before writing anything
+    order = [("embed", "embedding")] + sorted(p for p in flat if p in _LAYER) + [("final_norm", "scale")]
+    if ("lm_head", "kernel") in flat:
+        order.append(("lm_head", "kernel"))
+    missing = [p for p in order if p not in flat]
+    if missing:
+        raise ValueError(f"parameter tree lacks {'/'.join(missing[0])}")
+    return order
+
+
+def _ensure_parent(out_dir: Path) -> Path:
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    return out_dir.parent
+
+
+def _replace_dir(tmp: Path, out_dir: Path) -> None:
+    """Swap the finished temporary directory into place; an existing checkpoint directory is replaced."""
+    if out_dir.exists():
+        if not out_dir.is_dir() or (any(out_dir.iterdir()) and not (out_dir / "config.json").exists()):
+            raise UserError(f"{out_dir}: exists and is not a model directory; refusing to overwrite it")
+        old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
+        os.replace(out_dir, old)
+        os.replace(tmp, out_dir)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(tmp, out_dir)
+
+
+def _write_metadata(out: Path, cfg: ModelConfig, saved_dtype: np.dtype, tokenizer_src) -> None:
+    hf = cfg.to_hf()
+    hf["torch_dtype"] = "bfloat16" if saved_dtype == np.dtype(ml_dtypes.bfloat16) else str(saved_dtype)
+    (out / "config.json").write_text(json.dumps(hf, indent=2) + "\n")
+    src = Path(tokenizer_src) if tokenizer_src else None
+    if src is not None and src.is_dir():
+        for name in TOKENIZER_FILES + ("generation_config.json",):
+            if (src / name).is_file():
+                shutil.copy2(src / name, out / name)
+    if not (out / "generation_config.json").exists():
+        gen = {"bos_token_id": cfg.bos_token_id, "eos_token_id": _json_ids(cfg.eos_token_id),
+               "pad_token_id": cfg.pad_token_id}
+        (out / "generation_config.json").write_text(json.dumps({k: v for k, v in gen.items() if v is not None},
+                                                               indent=2) + "\n")
+
+
+def _json_ids(ids):
+    return list(ids) if isinstance(ids, tuple) else ids
+
+
+# ---- the public API ------------------------------------------------------------------------------------------
+def resolve_model_dir(path_or_name: str | Path) -> Path:
+    """A checkpoint directory, or a registry name ("smollm2-135m") prepared on first use."""
+    path = Path(path_or_name)
+    if path.exists():
+        return path
+    from refuseu_jax.checkpoints.registry import MODELS, prepare_model
+    if str(path_or_name) in MODELS:
+        return prepare_model(str(path_or_name))
+    raise UserError(f"{path}: no such checkpoint directory (and not a known model name: {', '.join(MODELS)})")
+
+
+def from_pretrained(path: str | Path, dtype: str = "float32", mesh=None, rules=None, compute_dtype: str | None = None,
+                    **config_overrides):
+    """Load a HF Llama checkpoint (directory or registry name) as a `Llama` model with weights.
+
+    `dtype` is the parameter dtype and, unless `compute_dtype` is given, the compute dtype too.
+    """
+    from refuseu_jax.models.llama import model_from_params
+
+    directory = resolve_model_dir(path)
+    cfg = ModelConfig.from_hf(directory, dtype=compute_dtype or dtype, param_dtype=dtype, **config_overrides)
+    params = load_hf_params(directory, cfg, mesh=mesh, rules=rules)
+    model = model_from_params(cfg, params)
+    _SOURCES[model] = directory
+    return model
+
+
+# Where a loaded model came from, so save_pretrained can carry its tokenizer along without the caller asking.
+_SOURCES: "weakref.WeakKeyDictionary[Any, Path]" = weakref.WeakKeyDictionary()
+
+
+def save_pretrained(model, out_dir: str | Path, tokenizer_src: str | Path | None = None,
+                    max_shard_bytes: int = DEFAULT_MAX_SHARD_BYTES, dtype: str | None = None) -> Path:
+    """Write `model` (a `Llama`) as a HF checkpoint directory; tokenizer files come from where it was loaded."""
+    src = tokenizer_src if tokenizer_src is not None else _SOURCES.get(model)
+    return save_hf(model, model.cfg, out_dir, tokenizer_src=src, max_shard_bytes=max_shard_bytes, dtype=dtype)
