@@ -9,3 +9,5 @@ os.environ.setdefault("JAX_PLATFORMS", "cpu")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+
+pytest_plugins = ["tests.servers.fixtures"]  # local OpenAI/DeepL protocol servers (tests/servers)
