@@ -1,0 +1,141 @@
+"""Generation throughput: our KV-cache sampler vs transformers `generate`, same model, prompts and run.
+
+    python bench/generate.py [--model smollm2-135m] [--batch 8] [--new-tokens 64] [--dtype float32]
+
+Both sides decode greedily and ignore EOS, so each produces exactly batch * new_tokens tokens. Tokens/s counts
+only new tokens and includes the prefill (as a user waiting for the batch sees it). Compilation is excluded:
+the sampler is warmed up once with the same shapes; transformers gets one warm-up call too.
+
+The memory-bandwidth bound: each decode step must read every weight once, so a step cannot be faster than
+weight_bytes / copy_bandwidth (copy bandwidth measured here with a large numpy copy, read + write bytes). The
+report gives our decode-only step time as a fraction of that bound.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+
+import numpy as np
+
+PROMPTS = [
+    "What is the capital of France?",
+    "Write a short poem about the sea.",
+    "Explain in two sentences why the sky is blue.",
+    "List three fruits that are yellow.",
+    "Translate 'good morning' into German, Polish and Latvian.",
+    "What is 17 times 23?",
+    "Give me one tip for learning a new language, and explain briefly why it helps beginners.",
+    "Hi!",
+]
+
+
+def copy_bandwidth_gbs(n_bytes: int = 512 << 20, repeats: int = 5) -> float:
+    src = np.ones(n_bytes // 4, np.float32)
+    dst = np.empty_like(src)
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        np.copyto(dst, src)
+        best = min(best, time.perf_counter() - start)
+    return 2 * n_bytes / best / 1e9  # bytes read + bytes written
+
+
+def bench_ours(model_dir, prompts_ids, new_tokens, batch, dtype):
+    import jax
+
+    from refuseu_jax.checkpoints.hf import from_pretrained
+    from refuseu_jax.sample import Sampler, SamplingConfig
+
+    model = from_pretrained(model_dir, dtype=dtype)
+    sampler = Sampler(model, eos_ids=[])  # no stop: exactly new_tokens per row
+    cfg = SamplingConfig(max_new_tokens=new_tokens, batch_size=batch, length_bucket=16)
+    prefill_only = SamplingConfig(max_new_tokens=1, batch_size=batch, length_bucket=16)
+    sampler.generate_ids(prompts_ids, cfg)  # compile
+    sampler.generate_ids(prompts_ids, prefill_only)  # compile
+    timings, prefill = [], []
+    for _ in range(3):
+        start = time.perf_counter()
+        out = sampler.generate_ids(prompts_ids, cfg)
+        timings.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        sampler.generate_ids(prompts_ids, prefill_only)
+        prefill.append(time.perf_counter() - start)
+    assert all(len(o) == new_tokens for o in out)
+    weight_bytes = sum(x.nbytes for x in jax.tree.leaves(sampler.state))
+    total, first = min(timings), min(prefill)
+    return {"seconds": total, "tokens_per_s": batch * new_tokens / total,
+            "decode_step_s": (total - first) / (new_tokens - 1), "weight_bytes": weight_bytes}, out
+
+
+def bench_transformers(model_dir, prompts_ids, new_tokens, pad_id, dtype):
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    torch.set_num_threads(os.cpu_count())
+    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=getattr(torch, dtype)).eval()
+    length = max(map(len, prompts_ids))
+    ids = torch.tensor([[pad_id] * (length - len(p)) + p for p in prompts_ids])
+    mask = torch.tensor([[0] * (length - len(p)) + [1] * len(p) for p in prompts_ids])
+    kwargs = dict(input_ids=ids, attention_mask=mask, max_new_tokens=new_tokens, min_new_tokens=new_tokens,
+                  do_sample=False, pad_token_id=pad_id)
+    with torch.no_grad():
+        model.generate(**kwargs)
+        timings = []
+        for _ in range(2):
+            start = time.perf_counter()
+            out = model.generate(**kwargs)
+            timings.append(time.perf_counter() - start)
+    total = min(timings)
+    return {"seconds": total, "tokens_per_s": len(prompts_ids) * new_tokens / total}, out[:, length:].tolist()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="smollm2-135m")
+    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--new-tokens", type=int, default=64)
+    parser.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"])
+    parser.add_argument("--skip-transformers", action="store_true")
+    args = parser.parse_args()
+
+    from transformers import AutoTokenizer
+
+    from refuseu_jax.checkpoints.hf import resolve_model_dir
+
+    model_dir = resolve_model_dir(args.model)
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    prompts = (PROMPTS * (args.batch // len(PROMPTS) + 1))[: args.batch]
+    prompts_ids = [tokenizer.encode(tokenizer.apply_chat_template([{"role": "user", "content": p}], tokenize=False,
+                                                                   add_generation_prompt=True),
+                                    add_special_tokens=False) for p in prompts]
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+
+    bandwidth = copy_bandwidth_gbs()
+    ours, our_tokens = bench_ours(model_dir, prompts_ids, args.new_tokens, args.batch, args.dtype)
+    bound_step_s = ours["weight_bytes"] / (bandwidth * 1e9)
+    report = {
+        "model": str(args.model), "batch": args.batch, "new_tokens": args.new_tokens, "dtype": args.dtype,
+        "prompt_lengths": [len(p) for p in prompts_ids], "copy_bandwidth_GBps": round(bandwidth, 2),
+        "ours_tokens_per_s": round(ours["tokens_per_s"], 1), "ours_seconds": round(ours["seconds"], 3),
+        "ours_decode_step_ms": round(ours["decode_step_s"] * 1e3, 2),
+        "weight_MB": round(ours["weight_bytes"] / 1e6, 1), "bandwidth_bound_step_ms": round(bound_step_s * 1e3, 2),
+        "fraction_of_bandwidth_bound": round(bound_step_s / ours["decode_step_s"], 3),
+    }
+    if not args.skip_transformers:
+        theirs, their_tokens = bench_transformers(model_dir, prompts_ids, args.new_tokens, pad_id, args.dtype)
+        report["transformers_tokens_per_s"] = round(theirs["tokens_per_s"], 1)
+        report["speedup_vs_transformers"] = round(ours["tokens_per_s"] / theirs["tokens_per_s"], 2)
+        # Same greedy tokens is a sanity check that both ran the same computation. Compared up to each row's
+        # first EOS: past it, min_new_tokens makes transformers suppress EOS while ours keeps sampling freely.
+        eos = tokenizer.eos_token_id
+        same = [a[: a.index(eos) + 1 if eos in a else None] == b[: a.index(eos) + 1 if eos in a else None]
+                for a, b in zip(our_tokens, their_tokens)]
+        report["rows_identical_to_transformers_up_to_eos"] = f"{sum(same)}/{len(same)}"
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
