@@ -5,11 +5,17 @@ from __future__ import annotations
 import click
 
 from data_tools.cli import UserErrorGroup
+from refuseu_jax.commands.models import chat, convert, models
 
 
 @click.group(cls=UserErrorGroup)
 def main():
     """RefusEU-JAX: DPO refusal alignment of Llama models in JAX."""
+
+
+main.add_command(models)
+main.add_command(convert)
+main.add_command(chat)
 
 
 if __name__ == "__main__":

@@ -341,21 +341,15 @@ def save_hf(params_or_model, cfg: ModelConfig, out_dir: str | Path, tokenizer_sr
         host = _to_host(leaf[i] if i is not None else leaf)  # one layer of one parameter on the host
         return tensor_map(path).to_hf(host).astype(entry.dtype, copy=False)
 
-    writer = jax.process_index() == 0
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=_ensure_parent(out_dir))) if writer else None
-    try:
-        if writer:
-            write_checkpoint(tmp, entries, produce, max_shard_bytes)
-        else:
-            for e in entries:  # other hosts still take part in every gather
-                produce(e)
-        if writer:
-            saved_dtype = entries[0].dtype if entries else np.dtype(cfg.param_dtype)
-            _write_metadata(tmp, cfg, saved_dtype, tokenizer_src)
-            _replace_dir(tmp, out_dir)
-    finally:
-        if tmp is not None and tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
+    def build(tmp: Path) -> None:
+        write_checkpoint(tmp, entries, produce, max_shard_bytes)
+        _write_metadata(tmp, cfg, entries[0].dtype, tokenizer_src)
+
+    if jax.process_index() == 0:
+        write_dir_atomically(out_dir, build)
+    else:
+        for e in entries:  # the other hosts take part in every gather, and write nothing
+            produce(e)
     return out_dir
 
 
@@ -372,22 +366,30 @@ def _hf_order(flat: dict, cfg: ModelConfig) -> list[Path_]:
     return order
 
 
-def _ensure_parent(out_dir: Path) -> Path:
+def write_dir_atomically(out_dir: Path, build: Callable[[Path], Any]) -> Path:
+    """Run build(tmp) in a temporary sibling of `out_dir`, then swap it into place.
+
+    A crash leaves the previous `out_dir` (or nothing) behind, never a half-written checkpoint. An existing
+    `out_dir` is replaced only when it is empty or a model directory (has config.json).
+    """
+    out_dir = Path(out_dir).absolute()
+    if out_dir.exists() and (not out_dir.is_dir() or (any(out_dir.iterdir())
+                                                       and not (out_dir / "config.json").exists())):
+        raise UserError(f"{out_dir}: exists and is not a model directory; refusing to overwrite it")
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    return out_dir.parent
-
-
-def _replace_dir(tmp: Path, out_dir: Path) -> None:
-    """Swap the finished temporary directory into place; an existing checkpoint directory is replaced."""
-    if out_dir.exists():
-        if not out_dir.is_dir() or (any(out_dir.iterdir()) and not (out_dir / "config.json").exists()):
-            raise UserError(f"{out_dir}: exists and is not a model directory; refusing to overwrite it")
-        old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
-        os.replace(out_dir, old)
-        os.replace(tmp, out_dir)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(tmp, out_dir)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    try:
+        build(tmp)
+        if out_dir.exists():
+            old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
+            os.replace(out_dir, old)
+            os.replace(tmp, out_dir)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, out_dir)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out_dir
 
 
 def _write_metadata(out: Path, cfg: ModelConfig, saved_dtype: np.dtype, tokenizer_src) -> None:

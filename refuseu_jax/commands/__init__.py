@@ -1,0 +1,1 @@
+"""`refuseu` subcommands, one module per area; registered in refuseu_jax/cli.py."""
