@@ -25,5 +25,8 @@ def main():
     """Build the RefusEU multilingual refusal-preference dataset."""
 
 
+from data_tools.commands.build import COMMANDS as BUILD_COMMANDS  # noqa: E402
+for _command in BUILD_COMMANDS: main.add_command(_command)  # noqa: E701
+
 if __name__ == "__main__":
     main()

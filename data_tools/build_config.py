@@ -1,0 +1,149 @@
+"""The typed configuration of a `refuseu-data build` (YAML in configs/data/, every field settable with --set).
+
+Defaults follow the paper where it says something (test = 100 per category per language, the guard filtering
+rule, the training mixes); everything else is a knob with a comment saying why it exists. Endpoints carry the
+NAME of the environment variable holding each key, never a key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from data_tools.clients.config import DeepLConfig, EndpointConfig
+from data_tools.taxonomy import ATTACK_STYLE_NAMES, HIGH_RESOURCE, LANGUAGES, check_languages, get_style, get_taxonomy
+
+CHAT_ROLES = ("generator", "refuser", "complier", "llama_guard", "polyguard", "adjudicator")
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """One endpoint per role. The paper generated with two models; `extra_generators` adds more beside
+    `generator`, and a cell's samples are spread over all of them round-robin."""
+
+    generator: EndpointConfig
+    refuser: EndpointConfig
+    complier: EndpointConfig
+    llama_guard: EndpointConfig
+    polyguard: EndpointConfig
+    adjudicator: EndpointConfig
+    translator: DeepLConfig = field(default_factory=DeepLConfig)
+    extra_generators: list[EndpointConfig] = field(default_factory=list)
+
+    @property
+    def generators(self) -> list[EndpointConfig]:
+        return [self.generator, *self.extra_generators]
+
+
+@dataclass(frozen=True)
+class GenerateConfig:
+    per_cell: int = 4                 # prompts kept per (language, category, style) cell
+    max_rounds: int = 4               # rounds of top-up requests for cells that lost samples to dedup/lang check
+    temperature: float = 1.0
+    max_tokens: int = 256
+    # Rejected as a prompt: longer than this (a generator that rambles has not followed the instruction).
+    max_chars: int = 1500
+    ngram: int = 5                    # character n-gram size for near-duplicate detection
+    near_duplicate_threshold: float = 0.7   # Jaccard overlap at or above which two prompts are near-duplicates
+    language_check: bool = True
+    min_language_prob: float = 0.5
+    template: str | None = None       # YAML with system/user templates; None = data_tools/prompts/generate.yaml
+    seeds: str | None = None          # seed examples (JSONL/CSV); None = the build's imported seeds or the packaged ones
+
+    def __post_init__(self):
+        if self.per_cell < 1 or self.max_rounds < 1:
+            raise ValueError("per_cell and max_rounds must be >= 1")
+        if not 0.0 < self.near_duplicate_threshold <= 1.0:
+            raise ValueError("near_duplicate_threshold must be in (0, 1]")
+
+
+@dataclass(frozen=True)
+class RespondConfig:
+    max_tokens: int = 512
+    temperature: float = 0.0
+    template: str | None = None       # YAML with refuser/complier system messages; None = packaged respond.yaml
+
+
+@dataclass(frozen=True)
+class FilterConfig:
+    # "paper": prompt unsafe by both guards, chosen safe by both, rejected unsafe by at least one.
+    rule: Literal["paper"] = "paper"
+    llama_guard_max_tokens: int = 20
+    polyguard_max_tokens: int = 100
+
+
+@dataclass(frozen=True)
+class SplitConfig:
+    test_per_category: int = 100      # test records per hazard category per language (paper: 100)
+
+    def __post_init__(self):
+        if self.test_per_category < 0:
+            raise ValueError("test_per_category must be >= 0")
+
+
+@dataclass(frozen=True)
+class MixConfig:
+    # Empty: the paper's mixes that the built languages allow (balanced, high_resource, en_only, no_en, and
+    # single:<lang> per language). Otherwise the names given, each of which must find training records.
+    names: list[str] = field(default_factory=list)
+    # The paper's high-resource mix; a config value so a study can move a language across the line.
+    high_resource: list[str] = field(default_factory=lambda: list(HIGH_RESOURCE))
+    # Multi-language mixes are cut to the size of their smallest language so no language dominates.
+    balance: bool = True
+
+
+@dataclass(frozen=True)
+class AuditConfig:
+    per_language: int = 100
+
+
+@dataclass(frozen=True)
+class EstimateConfig:
+    """Assumptions of `--dry-run` where the real number is only known after the calls."""
+
+    avg_prompt_chars: int = 250
+    avg_response_tokens: int = 300
+    chars_per_token: float = 4.0
+
+
+@dataclass(frozen=True)
+class BuildConfig:
+    endpoints: Endpoints
+    # native: translate the generation material, then generate in each language (the paper);
+    # parallel: generate in English, then translate the prompts (the same questions in every language).
+    mode: Literal["native", "parallel"] = "native"
+    langs: list[str] = field(default_factory=lambda: list(LANGUAGES))
+    taxonomy: str = "llama_guard3"
+    categories: list[str] = field(default_factory=list)   # empty: every category of the taxonomy
+    styles: list[str] = field(default_factory=list)       # empty: every attack style
+    seed: int = 0
+    cache: str | None = None          # SQLite call cache; None = <build dir>/cache.sqlite
+    generate: GenerateConfig = field(default_factory=GenerateConfig)
+    respond: RespondConfig = field(default_factory=RespondConfig)
+    filter: FilterConfig = field(default_factory=FilterConfig)
+    split: SplitConfig = field(default_factory=SplitConfig)
+    mix: MixConfig = field(default_factory=MixConfig)
+    audit: AuditConfig = field(default_factory=AuditConfig)
+    estimate: EstimateConfig = field(default_factory=EstimateConfig)
+
+    def __post_init__(self):
+        # Validated here so that a bad value is reported against its config key before anything runs.
+        check_languages(self.langs, where="key 'langs'")
+        taxonomy = get_taxonomy(self.taxonomy)
+        for category in self.categories:
+            taxonomy.get(category)
+        for style in self.styles:
+            get_style(style)
+        check_languages(self.mix.high_resource, where="key 'mix.high_resource'")
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        return check_languages(self.langs, where="key 'langs'")
+
+    @property
+    def category_ids(self) -> tuple[str, ...]:
+        return tuple(self.categories) or get_taxonomy(self.taxonomy).ids
+
+    @property
+    def style_names(self) -> tuple[str, ...]:
+        return tuple(self.styles) or ATTACK_STYLE_NAMES

@@ -1,0 +1,81 @@
+"""`build --dry-run` and `stats`: what a build will call and what it will cost, before it spends anything.
+
+Counts follow from the config exactly for the first pass (cells x per_cell prompts, 2 answers per prompt, 2 guard
+calls per prompt and 4 per surviving pair); top-up rounds after dedup and the share of prompts the filter drops
+are not known in advance, so response checks are counted for every prompt (an upper bound) and generation for one
+round (a lower bound). Token counts use the rendered templates and `estimate.*` assumptions; the cache is not
+consulted (a dry run assumes nothing is cached yet).
+"""
+
+from __future__ import annotations
+
+from data_tools.build_config import BuildConfig
+from data_tools.judges import llama_guard_messages, polyguard_messages
+from data_tools.steps.common import load_template
+from data_tools.steps.context import chat_cost
+from data_tools.steps.material import english_material, material_texts
+from data_tools.steps.seeds import packaged_seeds, read_seed_file
+from data_tools.taxonomy import get_taxonomy
+
+
+def _chars(messages) -> int:
+    return sum(len(m["content"]) for m in messages)
+
+
+def estimate(cfg: BuildConfig) -> dict:
+    est = cfg.estimate
+    langs = cfg.languages
+    n_langs, n_cells_per_lang = len(langs), len(cfg.category_ids) * len(cfg.style_names)
+    taxonomy = get_taxonomy(cfg.taxonomy)
+    seeds = read_seed_file(cfg.generate.seeds, taxonomy) if cfg.generate.seeds else packaged_seeds(taxonomy)
+    gen_langs = 1 if cfg.mode == "parallel" else n_langs
+    prompts = n_langs * n_cells_per_lang * cfg.generate.per_cell
+    targets = [lang for lang in langs if lang != "en"]
+    tok = lambda chars: int(chars / est.chars_per_token)  # noqa: E731
+
+    template = load_template(cfg.generate.template, "generate.yaml", {"system": (), "user": ()})
+    gen_prompt_chars = len(template["system"]) + len(template["user"]) + 600   # + filled-in material and seed
+    fake = "x" * est.avg_prompt_chars
+    lg_chars = _chars(llama_guard_messages(fake, "y" * int(est.avg_response_tokens * est.chars_per_token))) + 1200
+    pg_chars = _chars(polyguard_messages(fake, "y" * int(est.avg_response_tokens * est.chars_per_token)))
+
+    roles = {
+        "generator": (gen_langs * n_cells_per_lang * cfg.generate.per_cell, tok(gen_prompt_chars),
+                      tok(est.avg_prompt_chars), cfg.endpoints.generator),
+        "refuser": (prompts, tok(est.avg_prompt_chars) + 30, est.avg_response_tokens, cfg.endpoints.refuser),
+        "complier": (prompts, tok(est.avg_prompt_chars) + 30, est.avg_response_tokens, cfg.endpoints.complier),
+        "llama_guard": (3 * prompts, tok(lg_chars), 5, cfg.endpoints.llama_guard),
+        "polyguard": (3 * prompts, tok(pg_chars), 40, cfg.endpoints.polyguard),
+    }
+    out: dict = {"prompts": prompts, "cells": n_langs * n_cells_per_lang, "roles": {}}
+    for role, (calls, p_tok, c_tok, endpoint) in roles.items():
+        cost = chat_cost(endpoint, calls * p_tok, calls * c_tok)
+        out["roles"][role] = {"calls": calls, "prompt_tokens": calls * p_tok, "completion_tokens": calls * c_tok,
+                              "model": endpoint.model, "cost_usd": cost}
+    if cfg.mode == "native":
+        material = material_texts(english_material(cfg, seeds))
+        characters = sum(len(text) for _, text in material) * len(targets)
+    else:
+        characters = n_cells_per_lang * cfg.generate.per_cell * est.avg_prompt_chars * len(targets)
+    price = cfg.endpoints.translator.price_per_mchar
+    out["roles"]["translator"] = {"calls": None, "characters": characters, "model": "DeepL",
+                                  "cost_usd": None if price is None else characters * price / 1e6}
+    costs = [r["cost_usd"] for r in out["roles"].values() if r["cost_usd"] is not None]
+    out["cost_usd"] = sum(costs) if costs else None
+    out["unpriced_roles"] = sorted(r for r, v in out["roles"].items() if v["cost_usd"] is None)
+    return out
+
+
+def format_estimate(est: dict) -> str:
+    lines = [f"dry run: {est['cells']} cells, about {est['prompts']} prompts (nothing was called)",
+             f"{'role':<12} {'model':<32} {'calls':>8} {'prompt tok':>12} {'compl. tok':>12} {'chars':>10} {'USD':>10}"]
+    for role, r in est["roles"].items():
+        cost = f"{r['cost_usd']:.2f}" if r["cost_usd"] is not None else "n/a"
+        lines.append(f"{role:<12} {r['model'][:32]:<32} {r.get('calls') or '':>8} {r.get('prompt_tokens', ''):>12} "
+                     f"{r.get('completion_tokens', ''):>12} {r.get('characters', ''):>10} {cost:>10}")
+    total = f"{est['cost_usd']:.2f} USD" if est["cost_usd"] is not None else "n/a"
+    note = f" (no price configured for: {', '.join(est['unpriced_roles'])})" if est["unpriced_roles"] else ""
+    lines.append(f"estimated total: {total}{note}")
+    lines.append("upper bound for guard calls (every prompt judged 3 times); generation counts one round, "
+                 "top-ups after dedup come on top")
+    return "\n".join(lines)

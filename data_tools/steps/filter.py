@@ -1,0 +1,105 @@
+"""`filter`: the paper's guard rule, with every verdict kept under `labels`.
+
+Keep a prompt when Llama Guard 3 AND PolyGuard call it unsafe; keep its pair when the refusal (chosen) is safe by
+BOTH guards and the compliance (rejected) is unsafe by AT LEAST ONE. A verdict the guard did not give in its
+format ("unparsed") never counts as safe or unsafe, so such a pair is dropped, not guessed.
+
+Prompts are judged first, and responses only for the prompts that survive, so dropped prompts cost 2 guard calls
+instead of 6.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from data_tools.judges import (Verdict, llama_guard_messages, parse_llama_guard, parse_polyguard,
+                               polyguard_messages)
+from data_tools.schema import make_record
+from data_tools.steps.layout import read_jsonl, write_jsonl_atomic
+
+GUARDS = ("llama_guard", "polyguard")
+
+
+def _lg_request(cfg, prompt: str, response: str | None):
+    from data_tools.clients.llm import ChatRequest
+
+    # First-token log-probs give Llama Guard's unsafe score, which the model card uses as the confidence.
+    return ChatRequest(messages=llama_guard_messages(prompt, response), max_tokens=cfg.filter.llama_guard_max_tokens,
+                       temperature=0.0, logprobs=True, top_logprobs=5)
+
+
+def _pg_request(cfg, prompt: str, response: str | None):
+    from data_tools.clients.llm import ChatRequest
+
+    return ChatRequest(messages=polyguard_messages(prompt, response), max_tokens=cfg.filter.polyguard_max_tokens,
+                       temperature=0.0)
+
+
+def judge(ctx, items: list[tuple[str, str | None]], desc: str) -> list[dict[str, Verdict]]:
+    """Both guards on each (prompt, response-or-None) -> [{guard name: Verdict}]. For a prompt-only item the
+    PolyGuard verdict is its request verdict; otherwise its response verdict."""
+    cfg = ctx.cfg
+    lg = ctx.run_chat("llama_guard", cfg.endpoints.llama_guard, [_lg_request(cfg, p, r) for p, r in items],
+                      desc=f"{desc} (llama_guard)")
+    pg = ctx.run_chat("polyguard", cfg.endpoints.polyguard, [_pg_request(cfg, p, r) for p, r in items],
+                      desc=f"{desc} (polyguard)")
+    verdicts = []
+    for (_, response), lg_result, pg_result in zip(items, lg, pg):
+        poly = parse_polyguard(pg_result.text)
+        verdicts.append({
+            "llama_guard": parse_llama_guard(lg_result.text, lg_result.top_logprobs),
+            "polyguard": poly.request_verdict() if response is None else poly.response_verdict(),
+        })
+    return verdicts
+
+
+def every_guard_says(verdicts: dict[str, Verdict], unsafe: bool) -> bool:
+    return all(v.ok and v.unsafe is unsafe for v in verdicts.values())
+
+
+def some_guard_says_unsafe(verdicts: dict[str, Verdict]) -> bool:
+    return any(v.ok and v.unsafe is True for v in verdicts.values())
+
+
+def _labels(**parts: dict[str, Verdict]) -> dict:
+    return {name: {guard: v.to_dict() for guard, v in verdicts.items()} for name, verdicts in parts.items()}
+
+
+def run_filter(ctx) -> dict:
+    cfg = ctx.cfg
+    pairs = read_jsonl(ctx.build.pairs, "respond")
+    prompt_verdicts = judge(ctx, [(p["prompt"], None) for p in pairs], "filter prompts")
+    survivors = [i for i, v in enumerate(prompt_verdicts) if every_guard_says(v, unsafe=True)]
+    chosen_verdicts = judge(ctx, [(pairs[i]["prompt"], pairs[i]["chosen"]) for i in survivors], "filter chosen")
+    rejected_verdicts = judge(ctx, [(pairs[i]["prompt"], pairs[i]["rejected"]) for i in survivors], "filter rejected")
+    response_verdicts = {i: (c, r) for i, c, r in zip(survivors, chosen_verdicts, rejected_verdicts)}
+
+    kept, dropped, reasons = [], [], Counter()
+    for i, pair in enumerate(pairs):
+        if i not in response_verdicts:
+            reason, labels = "prompt_not_unsafe_by_both", _labels(prompt=prompt_verdicts[i])
+        else:
+            chosen, rejected = response_verdicts[i]
+            labels = _labels(prompt=prompt_verdicts[i], chosen=chosen, rejected=rejected)
+            if not every_guard_says(chosen, unsafe=False):
+                reason = "chosen_not_safe_by_both"
+            elif not some_guard_says_unsafe(rejected):
+                reason = "rejected_not_unsafe"
+            else:
+                reason = None
+        labels["rule"] = cfg.filter.rule
+        if reason is not None:
+            reasons[reason] += 1
+            dropped.append({"id": pair["id"], "lang": pair["lang"], "category": pair["category"],
+                            "reason": reason, "labels": labels})
+            continue
+        meta = dict(pair.get("meta", {}), llama_guard=cfg.endpoints.llama_guard.model,
+                    polyguard=cfg.endpoints.polyguard.model)
+        kept.append(make_record(source_id=pair["source_id"], lang=pair["lang"], category=pair["category"],
+                                style=pair["style"], prompt=pair["prompt"], chosen=pair["chosen"],
+                                rejected=pair["rejected"], labels=labels, meta=meta))
+    write_jsonl_atomic(ctx.build.root / "filter_dropped.jsonl", dropped)
+    write_jsonl_atomic(ctx.build.filtered, kept)
+    report = {"kept": len(kept), "pairs": len(pairs), "dropped": dict(sorted(reasons.items())),
+              "output": ctx.build.filtered.name}
+    return report

@@ -1,0 +1,132 @@
+"""Where each step of a build keeps its output inside the build directory, and atomic writes of those files.
+
+Every step reads the previous step's file and replaces its own file in one rename, so a killed build leaves
+either the old complete file or the new complete file, never a half-written one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from data_tools.errors import UserError
+from data_tools.schema import iter_jsonl, write_jsonl_atomic
+
+
+@dataclass(frozen=True)
+class BuildDir:
+    root: Path
+
+    @property
+    def config(self) -> Path:
+        return self.root / "config.yaml"        # the resolved config of the last command (no keys in it)
+
+    @property
+    def cache(self) -> Path:
+        return self.root / "cache.sqlite"
+
+    @property
+    def seeds(self) -> Path:
+        return self.root / "seeds.jsonl"        # import-seeds
+
+    @property
+    def material(self) -> Path:
+        return self.root / "material.json"      # translate (native mode)
+
+    @property
+    def source_prompts(self) -> Path:
+        return self.root / "source_prompts.jsonl"   # generate (parallel mode: English only)
+
+    @property
+    def prompts(self) -> Path:
+        return self.root / "prompts.jsonl"      # generate (native) or translate (parallel)
+
+    @property
+    def pairs(self) -> Path:
+        return self.root / "pairs.jsonl"        # respond
+
+    @property
+    def filtered(self) -> Path:
+        return self.root / "filtered.jsonl"     # filter: schema records that passed
+
+    @property
+    def split(self) -> Path:
+        return self.root / "split.jsonl"        # split: schema records with their split
+
+    @property
+    def mixes(self) -> Path:
+        return self.root / "mixes"              # mix: one JSONL of training records per mix
+
+    @property
+    def export(self) -> Path:
+        return self.root / "export"
+
+    @property
+    def audit(self) -> Path:
+        return self.root / "audit"
+
+    def report(self, step: str) -> Path:
+        return self.root / "reports" / f"{step}.json"
+
+    def mix_file(self, name: str) -> Path:
+        return self.mixes / f"{mix_slug(name)}.jsonl"
+
+
+def mix_slug(name: str) -> str:
+    """'single:de' -> 'single-de': a colon is not a portable file name character."""
+    return name.replace(":", "-")
+
+
+def current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        # mkstemp creates 0600; outputs are meant to be shared like any file this user writes.
+        os.chmod(tmp, 0o666 & ~current_umask())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def write_text_atomic(path: Path, text: str) -> Path:
+    return write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def write_json_atomic(path: Path, obj) -> Path:
+    return write_text_atomic(path, json.dumps(obj, ensure_ascii=False, indent=2, sort_keys=True) + "\n")
+
+
+def read_json(path: Path, produced_by: str):
+    if not path.is_file():
+        raise UserError(f"{path}: not found (run `refuseu-data {produced_by}` first)")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise UserError(f"{path}:{err.lineno}: malformed JSON ({err.msg})") from None
+
+
+def read_jsonl(path: Path, produced_by: str) -> list[dict]:
+    """Intermediate (not yet schema-shaped) rows of a step's output."""
+    if not path.is_file():
+        raise UserError(f"{path}: not found (run `refuseu-data {produced_by}` first)")
+    return [row for _, row in iter_jsonl(path)]
+
+
+__all__ = ["BuildDir", "mix_slug", "read_json", "read_jsonl", "write_bytes_atomic", "write_json_atomic",
+           "write_jsonl_atomic", "write_text_atomic"]

@@ -1,0 +1,78 @@
+"""Running steps: one fresh context per step, a report per step, and `build` (every step in order).
+
+Steps are not skipped on a rerun: each one reads its input and redoes its work, and every paid call inside it is
+answered from the cache. That keeps a rerun correct after any change of config, and cheap when nothing changed.
+"""
+
+from __future__ import annotations
+
+import time
+
+import yaml
+
+from data_tools.configuration import to_dict
+from data_tools.steps.context import StepContext
+from data_tools.steps.layout import write_json_atomic, write_text_atomic
+
+
+def _steps() -> dict:
+    # Imported here so that `refuseu-data --help` does not pay for datasets/openai imports.
+    from data_tools.steps.export import run_export
+    from data_tools.steps.filter import run_filter
+    from data_tools.steps.generate import run_generate
+    from data_tools.steps.mix import run_mix
+    from data_tools.steps.respond import run_respond
+    from data_tools.steps.split import run_split
+    from data_tools.steps.translate import run_translate
+
+    return {"translate": run_translate, "generate": run_generate, "respond": run_respond, "filter": run_filter,
+            "split": run_split, "mix": run_mix, "export": run_export}
+
+
+def build_order(mode: str) -> tuple[str, ...]:
+    first = ("translate", "generate") if mode == "native" else ("generate", "translate")
+    return first + ("respond", "filter", "split", "mix", "export")
+
+
+def save_config(cfg, build) -> None:
+    """Keep the resolved config beside the outputs, so later steps and `stats` see what produced them."""
+    build.root.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(build.config, yaml.safe_dump(to_dict(cfg), sort_keys=False, allow_unicode=True))
+
+
+def run_step(cfg, build, name: str, use_cache: bool = True, fn=None) -> dict:
+    """Run one step; write reports/<name>.json with its result, calls, cache hits, retries, failures and cost."""
+    ctx = StepContext(cfg, build, use_cache=use_cache)
+    start = time.monotonic()
+    try:
+        result = (fn or _steps()[name])(ctx)
+    finally:
+        clients = {f"{role} ({model})": client.stats.as_dict() for (role, _, model), client in ctx._clients.items()}
+        ctx.close()
+    report = {"step": name, "result": result, "calls": ctx.ledger.to_dict(), "clients": clients,
+              "seconds": round(time.monotonic() - start, 3)}
+    write_json_atomic(build.report(name), report)
+    return report
+
+
+def run_build(cfg, build, use_cache: bool = True, echo=print) -> list[dict]:
+    save_config(cfg, build)
+    reports = []
+    for name in build_order(cfg.mode):
+        report = run_step(cfg, build, name, use_cache)
+        echo(summary_line(report))
+        reports.append(report)
+    return reports
+
+
+def summary_line(report: dict) -> str:
+    calls = report["calls"]
+    n = sum(t["calls"] for t in calls.values())
+    cached = sum(t["cached"] for t in calls.values())
+    failures = sum(t["failures"] for t in calls.values())
+    retries = sum(c.get("retries", 0) for c in report["clients"].values())
+    paid = [t["paid_cost_usd"] for t in calls.values() if t.get("paid_cost_usd") is not None]
+    cost = f", paid ${sum(paid):.4f}" if paid else ""
+    result = ", ".join(f"{k}={v}" for k, v in report["result"].items() if isinstance(v, (int, float, str)))
+    return (f"{report['step']}: {result} | {n} calls, {cached} from cache, {retries} retries, {failures} failures"
+            f"{cost} ({report['seconds']:.1f} s)")

@@ -1,0 +1,49 @@
+"""`respond`: for every prompt, a refusal (chosen) from the refuser and a compliance (rejected) from the complier.
+
+Both are asked to answer in the prompt's language. An empty answer drops the pair (counted in the report): an
+empty completion would give the trainer nothing to compare.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from data_tools.steps.common import fill, load_template
+from data_tools.steps.layout import read_jsonl, write_jsonl_atomic
+from data_tools.taxonomy import LANGUAGE_NAMES
+
+ROLES = ("refuser", "complier")
+
+
+def respond_requests(cfg, template: dict, role: str, prompts: list[dict]) -> list:
+    from data_tools.clients.llm import ChatRequest
+
+    source = cfg.respond.template or "data_tools/prompts/respond.yaml"
+    requests = []
+    for row in prompts:
+        system = fill(template[role]["system"], source, language=LANGUAGE_NAMES[row["lang"]])
+        messages = [{"role": "system", "content": system}, {"role": "user", "content": row["prompt"]}]
+        requests.append(ChatRequest(messages=messages, max_tokens=cfg.respond.max_tokens,
+                                    temperature=cfg.respond.temperature))
+    return requests
+
+
+def run_respond(ctx) -> dict:
+    cfg = ctx.cfg
+    prompts = read_jsonl(ctx.build.prompts, "generate" if cfg.mode == "native" else "translate")
+    template = load_template(cfg.respond.template, "respond.yaml", {role: ("system",) for role in ROLES})
+    answers = {}
+    for role in ROLES:
+        endpoint = getattr(cfg.endpoints, role)
+        results = ctx.run_chat(role, endpoint, respond_requests(cfg, template, role, prompts), desc=f"respond ({role})")
+        answers[role] = [(r.text or "").strip() for r in results]
+    pairs, dropped = [], Counter()
+    for row, chosen, rejected in zip(prompts, answers["refuser"], answers["complier"]):
+        if not chosen or not rejected:
+            dropped["empty_chosen" if not chosen else "empty_rejected"] += 1
+            continue
+        meta = dict(row.get("meta", {}), refuser=cfg.endpoints.refuser.model, complier=cfg.endpoints.complier.model)
+        pairs.append(dict(row, chosen=chosen, rejected=rejected, meta=meta))
+    write_jsonl_atomic(ctx.build.pairs, pairs)
+    report = {"pairs": len(pairs), "prompts": len(prompts), "dropped": dict(dropped), "output": ctx.build.pairs.name}
+    return report
