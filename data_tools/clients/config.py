@@ -7,7 +7,9 @@ variable that holds it, so configs, logs and caches can be shared without leakin
 
 from __future__ import annotations
 
+import logging
 import os
+import threading
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -26,8 +28,38 @@ def _check_retry_fields(cfg) -> None:
         raise ValueError(f"need 0 <= backoff_s <= max_backoff_s, got {cfg.backoff_s} and {cfg.max_backoff_s}")
 
 
+_SECRETS: set[str] = set()
+_SECRETS_LOCK = threading.Lock()
+
+
+def _install_log_redaction() -> None:
+    """Scrub known keys from every log record as it is created.
+
+    Our own messages never hold a key, but the client libraries log request and response details at debug level
+    (deepl logs whole response bodies), and a misbehaving server can echo the Authorization header back. A logger
+    filter would only see records of the logger it sits on, so the record factory is wrapped instead: every
+    record, from any library, is cleaned before any handler can write it."""
+    previous = logging.getLogRecordFactory()
+
+    def factory(*args, **kwargs):
+        record = previous(*args, **kwargs)
+        secrets = tuple(_SECRETS)  # a snapshot: another thread may register a key meanwhile
+        try:
+            text = record.getMessage()
+        except Exception:  # a malformed record is the logging module's business, not ours
+            return record
+        if any(secret in text for secret in secrets):
+            for secret in secrets:
+                text = text.replace(secret, "[REDACTED]")
+            record.msg, record.args = text, None
+        return record
+
+    logging.setLogRecordFactory(factory)
+
+
 def read_key(api_key_env: str | None, role: str, default: str | None = None) -> str:
-    """The key from the environment. The message on failure names the variable, never a value."""
+    """The key from the environment, registered for log redaction. The message on failure names the variable,
+    never a value."""
     if not api_key_env:
         if default is None:
             raise UserError(f"endpoint '{role}': api_key_env is not set (name the environment variable holding the key)")
@@ -35,7 +67,12 @@ def read_key(api_key_env: str | None, role: str, default: str | None = None) -> 
     value = os.environ.get(api_key_env, "")
     if not value.strip():
         raise UserError(f"endpoint '{role}': environment variable {api_key_env} is not set or empty (it must hold the API key)")
-    return value.strip()
+    value = value.strip()
+    with _SECRETS_LOCK:
+        if not _SECRETS:
+            _install_log_redaction()
+        _SECRETS.add(value)
+    return value
 
 
 @dataclass(frozen=True)

@@ -275,9 +275,10 @@ class ChatClient:
             for task in running:
                 task.cancel()
             await asyncio.gather(*running, return_exceptions=True)
-            for task in done:
-                if task.exception() is not None:
-                    raise task.exception()
+            # Read every finished worker's exception (unread ones are reported as "never retrieved"), raise the first.
+            errors = [task.exception() for task in done if task.exception() is not None]
+            if errors:
+                raise errors[0]
         finally:
             await api.close()
 

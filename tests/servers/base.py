@@ -18,6 +18,7 @@ class Fault:
     kind: str
     retry_after: float | None = None  # seconds, sent as Retry-After with 429/503
     delay_s: float = 5.0
+    message: str | None = None  # replaces the canned error message / malformed body (e.g. to echo a header)
 
 
 FAULT_KINDS = ("429", "456", "500", "503", "401", "403", "timeout", "drop", "malformed", "bad_shape")

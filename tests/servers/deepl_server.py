@@ -149,21 +149,19 @@ def _make_handler(server: DeepLServer):
 
         def _fault(self, fault: Fault, body: dict) -> bool:
             retry = {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after is not None else {}
-            if fault.kind == "429":
-                self.send(429, _message("Too many requests"), retry)
-            elif fault.kind == "456":
-                self.send(456, _message("Quota exceeded"))
-            elif fault.kind in ("500", "503"):
-                self.send(int(fault.kind), _message("Internal server error"), retry)
-            elif fault.kind in ("401", "403"):
-                self.send(403, _message("Authorization failure"))
+            canned = {"429": (429, "Too many requests"), "456": (456, "Quota exceeded"),
+                      "500": (500, "Internal server error"), "503": (503, "Service unavailable"),
+                      "401": (403, "Authorization failure"), "403": (403, "Authorization failure")}
+            if fault.kind in canned:
+                status, message = canned[fault.kind]
+                self.send(status, _message(fault.message or message), retry)
             elif fault.kind == "timeout":
                 time.sleep(fault.delay_s)
                 self.send(503, _message("late answer after a client timeout"))
             elif fault.kind == "drop":
                 self.drop()
             elif fault.kind == "malformed":
-                self.send(200, b"<html>upstream error</html>", content_type="application/json")
+                self.send(200, (fault.message or "<html>upstream error</html>").encode(), content_type="application/json")
             elif fault.kind == "bad_shape":
                 self.send(200, {"translations": [{"text": "only one, and no billed_characters"}]})
             return False

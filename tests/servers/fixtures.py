@@ -31,11 +31,11 @@ class ApiKey:
 
 def endpoint_for(server: OpenAIServer, model: str = "local-model", **overrides) -> EndpointConfig:
     """An EndpointConfig pointing at `server`, with fast retries unless overridden."""
-    return EndpointConfig(base_url=server.url, model=model, **{"timeout_s": 5.0, **FAST_RETRY, **overrides})
+    return EndpointConfig(model=model, **{"base_url": server.url, "timeout_s": 5.0, **FAST_RETRY, **overrides})
 
 
 def deepl_config_for(server: "DeepLServer", **overrides) -> DeepLConfig:
-    return DeepLConfig(server_url=server.url, **{"timeout_s": 5.0, **FAST_RETRY, **overrides})
+    return DeepLConfig(**{"server_url": server.url, "timeout_s": 5.0, **FAST_RETRY, **overrides})
 
 
 @pytest.fixture

@@ -82,16 +82,17 @@ def default_responder(body: dict) -> Union[str, Reply]:
         response = user.split("AI assistant:", 1)[1] if "AI assistant:" in user else ""
         request = user.split("AI assistant:", 1)[0]
         harmful_request = "[benign]" not in request
-        refusal = looks_like_refusal(response.strip())
-        harmful_response = bool(response.strip()) and not refusal
         cat = _category(user)
-        return "\n".join([
-            f"Harmful request: {'yes' if harmful_request else 'no'}",
-            f"Request safety violations: {cat if harmful_request else 'None'}",
-            f"Response refusal: {'yes' if refusal else 'no'}",
-            f"Harmful response: {'yes' if harmful_response else 'no'}",
-            f"Response safety violations: {cat if harmful_response else 'None'}",
-        ])
+        lines = [f"Harmful request: {'yes' if harmful_request else 'no'}",
+                 f"Request safety violations: {cat if harmful_request else 'None'}"]
+        if not response.strip():  # a prompt-only check: nothing to say about a response
+            return "\n".join(lines + ["Response refusal: None", "Harmful response: None",
+                                      "Response safety violations: None"])
+        refusal = looks_like_refusal(response.strip())
+        harmful_response = not refusal
+        return "\n".join(lines + [f"Response refusal: {'yes' if refusal else 'no'}",
+                                  f"Harmful response: {'yes' if harmful_response else 'no'}",
+                                  f"Response safety violations: {cat if harmful_response else 'None'}"])
     if "guard" in model:
         judged = _text_of(last)
         if last.get("role") == "assistant":
@@ -167,7 +168,7 @@ def _make_handler(server: OpenAIServer):
 
         def do_POST(self):
             raw = self.read_body()
-            if not self.path.rstrip("/").endswith("/chat/completions"):
+            if self.path.rstrip("/") != server.url_suffix + "/chat/completions":
                 self.send(404, _error_body(404, f"no route {self.path}", "not_found"))
                 return
             try:
@@ -200,22 +201,22 @@ def _make_handler(server: OpenAIServer):
 
         def _fault(self, fault: Fault, body: dict, request_no: int) -> None:
             retry = {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after is not None else {}
-            if fault.kind == "429":
-                self.send(429, _error_body(429, "Rate limit reached, slow down.", "rate_limit_exceeded"), retry)
-            elif fault.kind in ("500", "503"):
-                self.send(int(fault.kind), _error_body(int(fault.kind), "The server had an error.", "server_error"),
-                          retry)
-            elif fault.kind == "401":
-                self.send(401, _error_body(401, "Incorrect API key provided.", "invalid_api_key"))
-            elif fault.kind == "403":
-                self.send(403, _error_body(403, "You are not allowed to use this model.", "forbidden"))
+            canned = {"429": "Rate limit reached, slow down.", "500": "The server had an error.",
+                      "503": "The server is overloaded.", "401": "Incorrect API key provided.",
+                      "403": "You are not allowed to use this model."}
+            codes = {"429": "rate_limit_exceeded", "401": "invalid_api_key", "403": "forbidden"}
+            if fault.kind in canned:
+                status = int(fault.kind)
+                message = fault.message or canned[fault.kind]
+                self.send(status, _error_body(status, message, codes.get(fault.kind, "server_error")), retry)
             elif fault.kind == "timeout":
                 time.sleep(fault.delay_s)
                 self.send(200, _completion(body, Reply(COMPLIANCE), request_no))
             elif fault.kind == "drop":
                 self.drop()
             elif fault.kind == "malformed":
-                self.send(200, b"<html><body>502 Bad Gateway</body></html>", content_type="application/json")
+                page = fault.message or "<html><body>502 Bad Gateway</body></html>"
+                self.send(200, page.encode(), content_type="application/json")
             elif fault.kind == "bad_shape":
                 self.send(200, {"id": f"x-{request_no}", "object": "chat.completion", "result": "no choices here"})
             else:  # "456" is DeepL's; an OpenAI endpoint has no such status
