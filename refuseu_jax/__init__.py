@@ -4,6 +4,7 @@
 _LAZY = {
     "from_pretrained": "refuseu_jax.checkpoints.hf",
     "save_pretrained": "refuseu_jax.checkpoints.hf",
+    "dpo_loss": "refuseu_jax.train.losses",
 }
 
 __all__ = sorted(_LAZY)

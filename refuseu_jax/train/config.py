@@ -1,0 +1,117 @@
+"""Typed configuration of a DPO run (frozen dataclasses; YAML + `--set a.b=value` via data_tools.configuration).
+
+Every field is read somewhere in train/: a field that is declared and ignored is a bug.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Literal
+
+from data_tools.errors import UserError
+from data_tools.taxonomy import HIGH_RESOURCE
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    # Exactly one of `path` (a HF directory or registry name such as "smollm2-135m") or `preset` (random init,
+    # for tests and smoke runs; needs `tokenizer`).
+    path: str | None = None
+    preset: str | None = None
+    tokenizer: str | None = None  # directory with tokenizer files; default: `path`
+    param_dtype: Literal["float32", "bfloat16"] = "float32"
+    compute_dtype: Literal["float32", "bfloat16"] = "float32"
+    remat: bool = False  # recompute each layer in the backward pass (long sequences / big models)
+
+    def __post_init__(self):
+        if (self.path is None) == (self.preset is None):
+            raise UserError("config: set exactly one of key 'model.path' (checkpoint) or 'model.preset' (random init)")
+        if self.preset is not None and self.tokenizer is None:
+            raise UserError("config: key 'model.tokenizer' is required with 'model.preset'")
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    path: str = "sample"  # JSONL / Parquet / save_to_disk directory; "sample" = the bundled sample
+    split: Literal["train", "test"] = "train"
+    mix: str = "balanced"  # balanced | high_resource | en_only | no_en | single:<lang>
+    languages: tuple[str, ...] = ()  # further restrict the mix's languages (empty: no restriction)
+    high_resource: tuple[str, ...] = HIGH_RESOURCE  # what "high_resource" means (the paper: en de fr it es pt)
+    max_length: int = 512  # prompt + completion tokens per sequence
+    max_prompt_length: int | None = None
+    pad_multiple: int = 64  # pad each batch to the longest pair rounded up to this (0: always max_length)
+    shuffle_seed: int = 0
+    limit: int | None = None  # use only the first N selected pairs (after a seeded shuffle): quick runs
+
+
+@dataclass(frozen=True)
+class OptimSpec:
+    learning_rate: float = 1e-6
+    schedule: Literal["linear", "cosine", "constant"] = "linear"  # decay after warmup (TRL's default: linear)
+    warmup_ratio: float = 0.1
+    weight_decay: float = 0.0
+    b1: float = 0.9
+    b2: float = 0.999
+    eps: float = 1e-8
+    max_grad_norm: float = 1.0  # global-norm clip; <= 0 disables
+    grad_accum: int = 1  # micro-batches per optimizer step (batch_size must divide by it)
+
+
+@dataclass(frozen=True)
+class DPOSpec:
+    beta: float = 0.1
+    loss_type: Literal["sigmoid", "ipo", "hinge", "robust"] = "sigmoid"
+    label_smoothing: float = 0.0
+    sft_weight: float = 0.0  # weight of an added NLL term on the chosen completions (TRL's "sft" loss)
+    # "model": reference log-probs from frozen reference weights each step (with LoRA the base weights are the
+    # reference, so no second copy exists); "precomputed": computed once before training, saved in the run
+    # directory, and the reference weights are dropped (70B never holds two models).
+    reference: Literal["model", "precomputed"] = "model"
+    logprob_chunk: int = 8192  # vocabulary chunk of the log-prob computation
+
+
+@dataclass(frozen=True)
+class LoraSpec:
+    rank: int = 0  # 0: full fine-tuning
+    alpha: float = 16.0
+    targets: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+
+
+@dataclass(frozen=True)
+class MeshSpec:
+    data: int = 1
+    fsdp: int = -1  # -1: all remaining devices
+    tensor: int = 1
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    run_dir: str = "runs/dpo"
+    model: ModelSpec = field(default_factory=lambda: ModelSpec(path="smollm2-135m"))
+    data: DataSpec = field(default_factory=DataSpec)
+    optim: OptimSpec = field(default_factory=OptimSpec)
+    dpo: DPOSpec = field(default_factory=DPOSpec)
+    lora: LoraSpec = field(default_factory=LoraSpec)
+    mesh: MeshSpec = field(default_factory=MeshSpec)
+    seed: int = 0  # parameter init (presets, LoRA) and LoRA-free runs' data order default
+    batch_size: int = 8  # pairs per optimizer step, over all hosts
+    epochs: int = 3
+    max_steps: int | None = None  # stop earlier than `epochs` would
+    log_every: int = 1
+    checkpoint_every: int = 0  # steps; 0: only at the end
+    keep_checkpoints: int = 3
+    resume: bool = True  # continue from the latest checkpoint in run_dir when there is one
+    tensorboard: bool = False
+    export_dir: str | None = None  # write the final model here as a HF checkpoint (LoRA merged)
+    progress: bool = True
+
+    def __post_init__(self):
+        if self.batch_size % self.optim.grad_accum:
+            raise UserError(f"config: key 'batch_size' ({self.batch_size}) must be divisible by "
+                            f"'optim.grad_accum' ({self.optim.grad_accum})")
+        if self.dpo.loss_type == "robust" and not 0.0 <= self.dpo.label_smoothing < 0.5:
+            raise UserError("config: key 'dpo.label_smoothing' must be in [0, 0.5) for the robust loss")
+
+    def replace(self, **changes) -> "TrainConfig":
+        return dataclasses.replace(self, **changes)

@@ -1,0 +1,475 @@
+"""DPO training of a Flax Llama on RefusEU pairs: train state, one jitted step, the loop, metrics, checkpoints.
+
+The pieces, in the order a run uses them:
+  load_model      HF checkpoint (or random preset) -> (ModelConfig, params on the mesh, tokenizer)
+  prepare_pairs   records -> filtered, tokenized pairs (train/batches.py)
+  DPOTrainer      owns the state {step, params, opt_state}, the frozen weights, the jitted step and the loop
+
+One step = one forward over [2 x pairs, T] (chosen and rejected rows together), log-probs from the final hidden
+states in vocabulary chunks (never [B, T, V] float32), the reference log-probs from frozen weights (or read from
+the batch when precomputed), `dpo_loss`, gradients accumulated over micro-batches, AdamW. The trainable tree is
+the full parameters, or only LoRA factors when `lora.rank > 0`; frozen weights never get optimizer state.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from flax import nnx
+from jax.sharding import NamedSharding
+from jax.sharding import PartitionSpec as P
+
+from data_tools.configuration import to_dict
+from data_tools.errors import UserError
+from refuseu_jax.models.config import ModelConfig, get_preset
+from refuseu_jax.models.llama import abstract_model, init_model
+from refuseu_jax.parallel import BATCH_AXES, PARTITION_RULES, MeshConfig, make_mesh, param_shardings
+from refuseu_jax.train import batches as B
+from refuseu_jax.train.checkpointing import RunCheckpoints
+from refuseu_jax.train.config import TrainConfig
+from refuseu_jax.train.losses import dpo_loss, mean_logits, token_logprobs
+
+# LoRA factors are small: replicate them rather than fit them to the model's rules.
+LORA_RULES = ((r"lora_(a|b)$", P()),) + PARTITION_RULES
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Model, tokenizer, data
+
+
+def load_tokenizer(path: str):
+    from transformers import AutoTokenizer
+
+    try:
+        return AutoTokenizer.from_pretrained(str(path))
+    except (OSError, ValueError) as err:
+        raise UserError(f"{path}: cannot load a tokenizer ({str(err).splitlines()[0]})") from None
+
+
+def load_model(cfg: TrainConfig, mesh) -> tuple[ModelConfig, dict, Any, str | None]:
+    """(model config, parameters placed on the mesh, tokenizer, checkpoint directory or None for presets)."""
+    spec = cfg.model
+    numerics = dict(dtype=spec.compute_dtype, param_dtype=spec.param_dtype, remat=spec.remat)
+    if spec.path is not None:
+        from refuseu_jax.checkpoints.hf import load_hf_params, resolve_model_dir
+
+        directory = resolve_model_dir(spec.path)
+        model_cfg = ModelConfig.from_hf(directory, **numerics)
+        params = load_hf_params(directory, model_cfg, mesh=mesh)
+        tokenizer = load_tokenizer(spec.tokenizer or str(directory))
+        source = str(directory)
+    else:
+        model_cfg = get_preset(spec.preset, **numerics)
+        params = nnx.state(init_model(model_cfg, cfg.seed), nnx.Param).to_pure_dict()
+        params = jax.device_put(params, param_shardings(mesh, params))
+        tokenizer = load_tokenizer(spec.tokenizer)
+        source = None
+    if len(tokenizer) > model_cfg.vocab_size:
+        raise UserError(f"key 'model.tokenizer': tokenizer has {len(tokenizer)} tokens, more than the model's "
+                        f"vocabulary ({model_cfg.vocab_size})")
+    return model_cfg, params, tokenizer, source
+
+
+def data_path(path: str) -> str:
+    if path == "sample":
+        from data_tools.sample import SAMPLE_PATH
+
+        return str(SAMPLE_PATH)
+    return path
+
+
+def prepare_pairs(cfg: TrainConfig, tokenizer, records=None) -> tuple[list[B.EncodedPair], B.EncodeStats]:
+    from data_tools.schema import read_records
+
+    path = data_path(cfg.data.path)
+    records = read_records(path) if records is None else records
+    selected = B.select_records(records, split=cfg.data.split, mix=cfg.data.mix, languages=cfg.data.languages,
+                                high_resource=cfg.data.high_resource, source=path)
+    if cfg.data.limit is not None and cfg.data.limit < len(selected):
+        order = np.random.default_rng(cfg.data.shuffle_seed).permutation(len(selected))
+        selected = [selected[i] for i in sorted(order[: cfg.data.limit])]
+    return B.encode_records(tokenizer, selected, max_length=cfg.data.max_length,
+                            max_prompt_length=cfg.data.max_prompt_length, source=path)
+
+
+def pad_id_of(tokenizer) -> int:
+    for tid in (tokenizer.pad_token_id, tokenizer.eos_token_id):
+        if tid is not None:
+            return int(tid)
+    return 0  # masks come from lengths, so the pad id never matters for the loss
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# LoRA
+
+
+def lora_init(params: dict, rank: int, targets, seed: int) -> dict:
+    """A [L, in, r] ~ N(0, 1/in), B [L, r, out] = 0: the adapted model starts equal to the base (loss ln 2)."""
+    lora: dict = {"layers": {}}
+    keys = jax.random.split(jax.random.key(seed), len(targets))
+    for key, name in zip(keys, targets):
+        if name not in params["layers"]:
+            raise UserError(f"key 'lora.targets': {name!r} is not a projection of this model")
+        kernel = params["layers"][name]["kernel"]
+        layers, n_in, n_out = kernel.shape
+        lora["layers"][name] = {
+            "lora_a": jax.random.normal(key, (layers, n_in, rank), jnp.float32) / math.sqrt(n_in),
+            "lora_b": jnp.zeros((layers, rank, n_out), jnp.float32),
+        }
+    return lora
+
+
+def merge_lora(base: dict, lora: dict, scale: float) -> dict:
+    """Base parameters with W + scale * A @ B in every adapted projection (used every step and on export)."""
+    layers = dict(base["layers"])
+    for name, factors in lora["layers"].items():
+        kernel = layers[name]["kernel"]
+        delta = jnp.einsum("lir,lro->lio", factors["lora_a"], factors["lora_b"])
+        layers[name] = {**layers[name], "kernel": (kernel.astype(jnp.float32) + scale * delta).astype(kernel.dtype)}
+    return {**base, "layers": layers}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Optimizer
+
+
+def make_schedule(cfg: TrainConfig, total_steps: int):
+    o = cfg.optim
+    warmup = int(round(o.warmup_ratio * total_steps))
+    rest = max(total_steps - warmup, 1)
+    decay = {
+        "constant": optax.constant_schedule(o.learning_rate),
+        "linear": optax.linear_schedule(o.learning_rate, 0.0, rest),
+        "cosine": optax.cosine_decay_schedule(o.learning_rate, rest),
+    }[o.schedule]
+    if warmup == 0:
+        return decay
+    return optax.join_schedules([optax.linear_schedule(0.0, o.learning_rate, warmup), decay], [warmup])
+
+
+def make_optimizer(cfg: TrainConfig, schedule) -> optax.GradientTransformation:
+    o = cfg.optim
+    parts = [optax.clip_by_global_norm(o.max_grad_norm)] if o.max_grad_norm > 0 else []
+    parts.append(optax.adamw(schedule, b1=o.b1, b2=o.b2, eps=o.eps, weight_decay=o.weight_decay))
+    return optax.chain(*parts)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The step
+
+
+def sequence_stats(graphdef, params: dict, batch: dict, chunk: int) -> dict:
+    """Per-sequence sums over completion tokens for a [pairs, 2, T] batch: logps, lengths, logit sums [pairs, 2]."""
+    ids = batch["input_ids"]
+    pairs, _, t = ids.shape
+    ids = ids.reshape(2 * pairs, t)
+    model = nnx.merge(graphdef, params)
+    h = model.hidden_states(ids, batch["attention_mask"].reshape(2 * pairs, t))
+    w = model.output_embedding()
+    # Position t predicts token t+1; the loss mask marks target tokens, so it is read from column 1 on.
+    mask = batch["loss_mask"].reshape(2 * pairs, t)[:, 1:].astype(jnp.float32)
+    token_logps = token_logprobs(h[:, :-1], w, ids[:, 1:], chunk_size=chunk)
+    shape = (pairs, 2)
+    return {
+        "logps": jnp.sum(token_logps * mask, axis=-1).reshape(shape),
+        "lengths": jnp.sum(mask, axis=-1).reshape(shape),
+        "logit_sums": jnp.sum(mean_logits(h[:, :-1], w) * mask, axis=-1).reshape(shape),
+    }
+
+
+class DPOTrainer:
+    """Build with a config (and optionally ready-made model/tokenizer/records, as tests do), then `train()`."""
+
+    def __init__(self, cfg: TrainConfig, *, mesh=None, model=None, tokenizer=None, records=None,
+                 model_source: str | None = None):
+        self.cfg = cfg
+        self.mesh = mesh if mesh is not None else make_mesh(MeshConfig(cfg.mesh.data, cfg.mesh.fsdp, cfg.mesh.tensor))
+        if model is None:
+            self.model_cfg, params, self.tokenizer, self.model_source = load_model(cfg, self.mesh)
+        else:  # (ModelConfig, params) given directly
+            self.model_cfg, params = model
+            params = jax.device_put(params, param_shardings(self.mesh, params))
+            self.tokenizer, self.model_source = tokenizer, model_source
+        self.graphdef = nnx.split(abstract_model(self.model_cfg))[0]
+        self.pairs, self.encode_stats = prepare_pairs(cfg, self.tokenizer, records)
+        self.pad_id = pad_id_of(self.tokenizer)
+        self.run_dir = Path(cfg.run_dir)
+        self.lora_scale = cfg.lora.alpha / cfg.lora.rank if cfg.lora.rank else 0.0
+
+        shards = self.mesh.shape["data"] * self.mesh.shape["fsdp"]
+        micro = cfg.batch_size // cfg.optim.grad_accum
+        if micro % shards:
+            raise UserError(f"config: micro-batch of {micro} pairs (batch_size / optim.grad_accum) does not split "
+                            f"over {shards} data-parallel devices; change 'batch_size' or 'mesh'")
+        self.batch_sharding = NamedSharding(self.mesh, P(BATCH_AXES))
+
+        # Trainable tree and frozen weights. Frozen weights get no optimizer state.
+        if cfg.lora.rank:
+            lora = lora_init(params, cfg.lora.rank, cfg.lora.targets, cfg.seed)
+            trainable = jax.device_put(lora, param_shardings(self.mesh, lora, LORA_RULES))
+            self.frozen = params  # the base model: merged with LoRA for the policy, alone for the reference
+        else:
+            trainable = params
+            # A separate copy: the step donates the trainable buffers, which must never alias the reference.
+            self.frozen = jax.tree.map(jnp.copy, params) if cfg.dpo.reference == "model" else None
+        self.rules = LORA_RULES if cfg.lora.rank else PARTITION_RULES
+
+        self.ref_logps = None
+        if cfg.dpo.reference == "precomputed":
+            self.ref_logps = self._reference_logps(params if not cfg.lora.rank else self.frozen)
+            if not cfg.lora.rank:
+                self.frozen = None  # the reference weights are no longer needed
+
+        self.data = self._make_batches()
+        self.total_steps = min(self.data.num_steps, cfg.max_steps or self.data.num_steps)
+        self.schedule = make_schedule(cfg, self.total_steps)
+        self.optimizer = make_optimizer(cfg, self.schedule)
+        self.state = {"step": jnp.zeros((), jnp.int32), "params": trainable,
+                      "opt_state": self.optimizer.init(trainable)}
+        self.state = jax.device_put(self.state, self._state_shardings(self.state))
+        self._step_fn = None
+
+    # -- data ----------------------------------------------------------------------------------------------------
+    def _make_batches(self) -> B.PairBatches:
+        return B.PairBatches(self.pairs, global_batch=self.cfg.batch_size, epochs=self.cfg.epochs,
+                             seed=self.cfg.data.shuffle_seed, max_length=self.cfg.data.max_length,
+                             pad_id=self.pad_id, pad_multiple=self.cfg.data.pad_multiple,
+                             process_index=jax.process_index(), process_count=jax.process_count(),
+                             ref_logps=self.ref_logps)
+
+    def _to_device(self, batch: dict) -> dict:
+        out = {}
+        for key in ("input_ids", "attention_mask", "loss_mask", "ref_logps"):
+            if key in batch:
+                out[key] = jax.make_array_from_process_local_data(self.batch_sharding, np.asarray(batch[key]))
+        return out
+
+    # -- shardings -----------------------------------------------------------------------------------------------
+    def _state_shardings(self, state):
+        # Optimizer-state paths embed the parameter paths ("opt_state/1/0/mu/layers/q_proj/kernel"), so the same
+        # rules lay out Adam's moments exactly like the parameters they belong to.
+        return param_shardings(self.mesh, state, self.rules)
+
+    # -- loss ----------------------------------------------------------------------------------------------------
+    def policy_params(self, trainable):
+        return merge_lora(self.frozen, trainable, self.lora_scale) if self.cfg.lora.rank else trainable
+
+    def loss_fn(self, trainable, frozen, batch):
+        d = self.cfg.dpo
+        policy = merge_lora(frozen, trainable, self.lora_scale) if self.cfg.lora.rank else trainable
+        stats = sequence_stats(self.graphdef, policy, batch, d.logprob_chunk)
+        if "ref_logps" in batch:
+            ref = batch["ref_logps"]
+        else:
+            ref = jax.lax.stop_gradient(sequence_stats(self.graphdef, frozen, batch, d.logprob_chunk)["logps"])
+        logps, lengths = stats["logps"], stats["lengths"]
+        loss, metrics = dpo_loss(logps[:, 0], logps[:, 1], ref[:, 0], ref[:, 1], beta=d.beta,
+                                 loss_type=d.loss_type, label_smoothing=d.label_smoothing,
+                                 chosen_lengths=lengths[:, 0], rejected_lengths=lengths[:, 1])
+        if d.sft_weight:
+            # Mean NLL per chosen completion token over the batch (TRL's "sft" term).
+            nll = -jnp.sum(logps[:, 0]) / jnp.maximum(jnp.sum(lengths[:, 0]), 1.0)
+            loss = loss + d.sft_weight * nll
+            metrics["nll"] = jax.lax.stop_gradient(nll)
+            metrics["loss"] = jax.lax.stop_gradient(loss)
+        sums = jax.lax.stop_gradient(stats["logit_sums"])
+        metrics["logits/chosen"] = jnp.sum(sums[:, 0]) / jnp.maximum(jnp.sum(lengths[:, 0]), 1.0)
+        metrics["logits/rejected"] = jnp.sum(sums[:, 1]) / jnp.maximum(jnp.sum(lengths[:, 1]), 1.0)
+        return loss, metrics
+
+    def _grads(self, trainable, frozen, batch):
+        """Loss, metrics and gradients averaged over `grad_accum` micro-batches of equal size."""
+        accum = self.cfg.optim.grad_accum
+        grad_fn = jax.value_and_grad(self.loss_fn, has_aux=True)
+        if accum == 1:
+            (_, metrics), grads = grad_fn(trainable, frozen, batch)
+            return metrics, grads
+        # Micro-batch a takes rows a, a+accum, ...: every device holds a slice of every micro-batch.
+        micro = jax.tree.map(lambda x: jnp.swapaxes(x.reshape(x.shape[0] // accum, accum, *x.shape[1:]), 0, 1),
+                             batch)
+
+        def body(carry, mb):
+            (_, metrics), grads = grad_fn(trainable, frozen, mb)
+            return jax.tree.map(jnp.add, carry, (metrics, grads)), None
+
+        zeros = jax.tree.map(jnp.zeros_like, jax.eval_shape(lambda: grad_fn(trainable, frozen,
+                                                                              jax.tree.map(lambda x: x[0], micro))))
+        (metrics, grads), _ = jax.lax.scan(body, (zeros[0][1], zeros[1]), micro)
+        return jax.tree.map(lambda x: x / accum, (metrics, grads))
+
+    def _train_step(self, state, frozen, batch):
+        metrics, grads = self._grads(state["params"], frozen, batch)
+        updates, opt_state = self.optimizer.update(grads, state["opt_state"], state["params"])
+        params = optax.apply_updates(state["params"], updates)
+        metrics["grad_norm"] = optax.global_norm(grads)
+        metrics["learning_rate"] = self.schedule(state["step"])
+        return {"step": state["step"] + 1, "params": params, "opt_state": opt_state}, metrics
+
+    def step_fn(self):
+        """The jitted step with explicit shardings: state and frozen weights by the partition rules, batch split
+        over (data, fsdp), metrics replicated. The old state's buffers are donated to the new one."""
+        if self._step_fn is None:
+            state_sh = self._state_shardings(self.state)
+            frozen_sh = None if self.frozen is None else param_shardings(self.mesh, self.frozen)
+            self._step_fn = jax.jit(self._train_step, in_shardings=(state_sh, frozen_sh, self.batch_sharding),
+                                    out_shardings=(state_sh, NamedSharding(self.mesh, P())), donate_argnums=(0,))
+        return self._step_fn
+
+    def loss_and_grads(self, host_batch: dict):
+        """(loss, metrics, grads) for one host batch without updating anything (parity tests, debugging)."""
+        fn = jax.jit(lambda t, f, b: jax.value_and_grad(self.loss_fn, has_aux=True)(t, f, b))
+        (loss, metrics), grads = fn(self.state["params"], self.frozen, self._to_device(host_batch))
+        return loss, metrics, grads
+
+    # -- reference log-probs, computed once ---------------------------------------------------------------------
+    def _reference_logps(self, ref_params) -> np.ndarray:
+        """[pairs, 2] reference log-probs in pair order, cached in the run directory keyed by pair ids."""
+        cache = self.run_dir / "reference_logps.npz"
+        ids = np.asarray([p.record_id for p in self.pairs])
+        if cache.is_file():
+            saved = np.load(cache, allow_pickle=False)
+            if saved["ids"].shape == ids.shape and (saved["ids"] == ids).all():
+                return saved["logps"]
+        chunk = self.cfg.dpo.logprob_chunk
+        fn = jax.jit(lambda p, b: sequence_stats(self.graphdef, p, b, chunk)["logps"],
+                     out_shardings=NamedSharding(self.mesh, P()))
+        bs, out = self.cfg.batch_size, []
+        n_proc, rank = jax.process_count(), jax.process_index()
+        for start in range(0, len(self.pairs), bs):
+            chunk_pairs = self.pairs[start:start + bs]
+            real = len(chunk_pairs)
+            chunk_pairs = chunk_pairs + [chunk_pairs[0]] * (bs - real)  # keep one compiled shape per length
+            seq_len = B.padded_length(chunk_pairs, self.cfg.data.max_length, self.cfg.data.pad_multiple)
+            per_host = bs // n_proc
+            host = B.collate(chunk_pairs[rank * per_host:(rank + 1) * per_host], seq_len, self.pad_id)
+            out.append(np.asarray(jax.device_get(fn(ref_params, self._to_device(host))))[:real])
+        logps = np.concatenate(out).astype(np.float32)
+        if jax.process_index() == 0:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            tmp = cache.with_suffix(".tmp.npz")
+            np.savez(tmp, ids=ids, logps=logps)
+            tmp.replace(cache)
+        return logps
+
+    # -- the loop ------------------------------------------------------------------------------------------------
+    def train(self) -> dict:
+        """Run (or resume) to the end; returns a summary. Raises UserError on a non-finite loss."""
+        cfg = self.cfg
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        (self.run_dir / "config.json").write_text(json.dumps(to_dict(cfg), indent=1))
+        ckpt = RunCheckpoints(self.run_dir / "checkpoints", keep=cfg.keep_checkpoints)
+        start = 0
+        if cfg.resume and ckpt.latest_step() is not None:
+            start = ckpt.latest_step()
+            self.state, data_state, _ = ckpt.restore(start, self.state)
+            self.data.set_state(data_state)
+        logger = MetricsLogger(self.run_dir, tensorboard=cfg.tensorboard, enabled=jax.process_index() == 0)
+        step_fn = self.step_fn()
+        bar = _progress(start, self.total_steps, cfg.progress and jax.process_index() == 0)
+        history, last_saved = [], start if start else None
+        try:
+            for step in range(start + 1, self.total_steps + 1):
+                host_batch = next(self.data)
+                tokens = int(np.asarray(host_batch["attention_mask"]).sum()) * jax.process_count()
+                t0 = time.perf_counter()
+                self.state, metrics = step_fn(self.state, self.frozen, self._to_device(host_batch))
+                metrics = {k: float(v) for k, v in jax.device_get(metrics).items()}
+                elapsed = time.perf_counter() - t0
+                if not math.isfinite(metrics["loss"]):
+                    ckpt.wait()
+                    where = f"step {last_saved} in {ckpt.directory}" if last_saved else "none saved yet"
+                    raise UserError(f"step {step}: loss is {metrics['loss']} (non-finite); training stopped, "
+                                    f"nothing saved for this step. Last good checkpoint: {where}")
+                metrics.update(step=step, tokens_per_s=tokens / elapsed, step_time_s=elapsed, epoch=
+                               (step - 1) // max(self.data.steps_per_epoch, 1) + 1)
+                history.append(metrics)
+                if step % cfg.log_every == 0 or step == self.total_steps:
+                    logger.log(metrics)
+                bar.update(1)
+                bar.set_postfix(loss=f"{metrics['loss']:.4f}", acc=f"{metrics['rewards/accuracies']:.2f}",
+                                tok_s=f"{metrics['tokens_per_s']:.0f}")
+                if (cfg.checkpoint_every and step % cfg.checkpoint_every == 0) or step == self.total_steps:
+                    ckpt.save(step, self.state, self.data.get_state(), {"step": step, "loss": metrics["loss"]})
+                    last_saved = step
+        finally:
+            bar.close()
+            logger.close()
+            ckpt.close()
+        summary = {"steps": self.total_steps, "start_step": start, "history": history,
+                   "encode": self.encode_stats.summary(), "run_dir": str(self.run_dir)}
+        if cfg.export_dir:
+            summary["export_dir"] = str(self.export(cfg.export_dir))
+        return summary
+
+    # -- export --------------------------------------------------------------------------------------------------
+    def export(self, out_dir: str | Path) -> Path:
+        """Write the current policy (LoRA merged into the base) as a HF checkpoint with the run's tokenizer."""
+        from refuseu_jax.checkpoints.hf import save_hf
+
+        params = self.policy_params(self.state["params"])
+        tokenizer_src = self.cfg.model.tokenizer or self.model_source
+        return save_hf(params, self.model_cfg, out_dir, tokenizer_src=tokenizer_src)
+
+    def restore(self, step: int | None = None) -> int:
+        """Load a checkpoint of this run into the trainer (e.g. to export it); returns its step."""
+        ckpt = RunCheckpoints(self.run_dir / "checkpoints", keep=self.cfg.keep_checkpoints)
+        try:
+            step = ckpt.latest_step() if step is None else step
+            if step is None or step not in ckpt.all_steps():
+                raise UserError(f"{ckpt.directory}: no checkpoint for step {step} (have {ckpt.all_steps()})")
+            self.state, data_state, _ = ckpt.restore(step, self.state)
+            self.data.set_state(data_state)
+        finally:
+            ckpt.close()
+        return step
+
+    def policy_model(self):
+        """The current policy as an nnx `Llama` (for sampling)."""
+        return nnx.merge(self.graphdef, self.policy_params(self.state["params"]))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Metrics and progress
+
+
+class MetricsLogger:
+    """metrics.jsonl (appended, so a resumed run continues the same file) and optional TensorBoard."""
+
+    def __init__(self, run_dir: Path, tensorboard: bool = False, enabled: bool = True):
+        self.enabled = enabled
+        self.file = open(run_dir / "metrics.jsonl", "a", encoding="utf-8") if enabled else None
+        self.writer = None
+        if enabled and tensorboard:
+            from tensorboardX import SummaryWriter
+
+            self.writer = SummaryWriter(str(run_dir / "tensorboard"))
+
+    def log(self, metrics: dict) -> None:
+        if not self.enabled:
+            return
+        self.file.write(json.dumps(metrics) + "\n")
+        self.file.flush()
+        if self.writer is not None:
+            for key, value in metrics.items():
+                if key != "step":
+                    self.writer.add_scalar(f"train/{key}", value, metrics["step"])
+
+    def close(self) -> None:
+        if self.file is not None:
+            self.file.close()
+        if self.writer is not None:
+            self.writer.close()
+
+
+def _progress(start: int, total: int, enabled: bool):
+    from tqdm import tqdm
+
+    return tqdm(total=total, initial=start, desc="dpo", unit="step", disable=not enabled, dynamic_ncols=True)
