@@ -95,3 +95,27 @@ def test_stop_strings_truncate_text():
     assert truncate_at_stop_strings("Sure.\nUser: next", ["\nUser:", "###"]) == "Sure."
     assert truncate_at_stop_strings("no stop here", ["###"]) == "no stop here"
     assert truncate_at_stop_strings("a###b\nUser:", ["\nUser:", "###"]) == "a"
+
+
+def test_greedy_matches_transformers_on_smollm2():
+    """The real embedded default (prepared from the bundled GGUF) on a padded batch of chat prompts."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from refuseu_jax.checkpoints.hf import from_pretrained
+    from refuseu_jax.checkpoints.registry import prepare_model
+
+    directory = prepare_model("smollm2-135m")
+    tokenizer = AutoTokenizer.from_pretrained(directory)
+    model = from_pretrained(directory)
+    sampler = Sampler(model, tokenizer)
+    questions = ["Hi!", "What is the capital of France? Answer in one word.",
+                 "Name a colour.", "Write one sentence about the sea and the wind at night, please."]
+    prompts = [sampler.encode_chat([{"role": "user", "content": q}]) for q in questions]
+    assert len(set(map(len, prompts))) == len(prompts)
+    eos = tokenizer.eos_token_id
+    got = sampler.generate_ids(prompts, SamplingConfig(max_new_tokens=20, batch_size=4, length_bucket=16))
+    hf = AutoModelForCausalLM.from_pretrained(directory, dtype=torch.float32).eval()
+    with torch.no_grad():
+        expected = hf_greedy(hf, prompts, 20, eos_id=eos, pad_id=tokenizer.pad_token_id or eos)
+    assert got == expected
+    assert any(row[-1] == eos for row in got)  # at least one row stopped on EOS before the limit
