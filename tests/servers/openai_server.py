@@ -11,7 +11,8 @@ Faults (`Fault(kind)`, returned by a responder or queued with `server.inject(...
   "bad_shape" (200 with JSON that is not a chat completion), "401"/"403" auth failures.
 
 Counting is server-side and thread-safe: `request_count` (every chat request, faulted or not), `ok_count`,
-`requests` (the bodies, in arrival order), `max_in_flight` (most requests being handled at once).
+`requests` (the bodies, in arrival order), `max_in_flight` (most requests being handled at once); a server in
+another process reports the counters as JSON at GET /_stats.
 
 Content safety: the canned answers are refusals and compliance OPENERS without operational detail.
 
@@ -161,7 +162,10 @@ def _error_body(status: int, message: str, code: str) -> dict:
 def _make_handler(server: OpenAIServer):
     class Handler(JSONHandler):
         def do_GET(self):
-            if self.path.rstrip("/").endswith("/models"):
+            if self.path == "/_stats":  # counters for a server in another process (benchmarks, kill -9 tests)
+                self.send(200, {"request_count": server.request_count, "ok_count": server.ok_count,
+                                "max_in_flight": server.max_in_flight})
+            elif self.path.rstrip("/").endswith("/models"):
                 self.send(200, {"object": "list", "data": [{"id": "local", "object": "model", "owned_by": "tests"}]})
             else:
                 self.send(404, _error_body(404, f"no route {self.path}", "not_found"))
