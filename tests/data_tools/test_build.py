@@ -1,0 +1,137 @@
+"""A full `refuseu-data build --langs all` against the local OpenAI and DeepL protocol servers.
+
+One build per module (about 10 s); the tests then check what the issue asks of its output: schema-valid,
+loadable with datasets, no group in both splits, no duplicate ids, the configured counts, no key anywhere, a rerun
+that pays for nothing, and one DPOTrainer step on it unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from data_tools.cli import main
+from data_tools.schema import read_records
+from data_tools.taxonomy import LANGUAGES
+from tests.data_tools.build_env import CATEGORIES, PER_CELL, STYLES, TEST_PER_CATEGORY, write_config
+from tests.data_tools.fake_services import build_responder, deepl_translator
+from tests.servers.deepl_server import DeepLServer
+from tests.servers.openai_server import OpenAIServer
+
+KEY_ENV, KEY = "REFUSEU_BUILD_TEST_KEY", "sk-build-7c1d93e2-NEVER-WRITTEN"
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    mp = pytest.MonkeyPatch()
+    mp.setenv(KEY_ENV, KEY)
+    root = tmp_path_factory.mktemp("build")
+    with OpenAIServer(responder=build_responder, api_key=KEY) as oa, DeepLServer(translator=deepl_translator) as dl:
+        config = write_config(root / "build.yaml", oa.url, dl.url, KEY_ENV)
+        build_dir = root / "out"
+        first = CliRunner().invoke(main, ["build", "-b", str(build_dir), "-c", str(config), "--langs", "all"])
+        calls = (oa.request_count, dl.request_count)
+        second = CliRunner().invoke(main, ["build", "-b", str(build_dir), "-c", str(config), "--langs", "all"])
+        rerun_calls = (oa.request_count - calls[0], dl.request_count - calls[1])
+    mp.undo()
+    assert first.exit_code == 0, first.output
+    assert second.exit_code == 0, second.output
+    return {"dir": build_dir, "root": root, "calls": calls, "rerun_calls": rerun_calls,
+            "output": first.output + second.output}
+
+
+def test_dataset_validates_and_loads(built):
+    import datasets
+
+    export = built["dir"] / "export"
+    records = read_records(export / "refuseu.jsonl")
+    assert {r["lang"] for r in records} == set(LANGUAGES)
+    loaded = datasets.load_from_disk(str(export / "refuseu"))
+    assert set(loaded) == {"train", "test"}
+    from_arrow = read_records(export / "refuseu")          # validates every row of both splits
+    assert sorted(r["id"] for r in from_arrow) == sorted(r["id"] for r in records)
+    # labels survive the Arrow round trip as the same verdicts
+    by_id = {r["id"]: r for r in records}
+    for rec in from_arrow[:20]:
+        assert rec["labels"] == by_id[rec["id"]]["labels"]
+    assert loaded["train"][0]["prompt"][0]["role"] == "user"
+
+
+def test_splits_groups_ids_and_counts(built):
+    records = read_records(built["dir"] / "export" / "refuseu.jsonl")
+    ids = [r["id"] for r in records]
+    assert len(ids) == len(set(ids))
+    groups = {s: {r["group"] for r in records if r["split"] == s} for s in ("train", "test")}
+    assert groups["train"] and groups["test"] and not groups["train"] & groups["test"]
+    test_counts = Counter((r["lang"], r["category"]) for r in records if r["split"] == "test")
+    assert test_counts == {(lang, c): TEST_PER_CATEGORY for lang in LANGUAGES for c in CATEGORIES}
+    generated = [json.loads(line) for line in (built["dir"] / "prompts.jsonl").read_text().splitlines()]
+    assert Counter((p["lang"], p["category"], p["style"]) for p in generated) == {
+        (lang, c, s): PER_CELL for lang in LANGUAGES for c in CATEGORIES for s in STYLES}
+    # prompts the scripted guards call safe ("[benign]") were filtered out; everything kept has all verdicts
+    assert not any("[benign]" in r["prompt"][0]["content"] for r in records)
+    assert all(set(r["labels"]) >= {"prompt", "chosen", "rejected"} for r in records)
+
+
+def test_mixes_come_from_train_only(built):
+    import datasets
+
+    records = read_records(built["dir"] / "export" / "refuseu.jsonl")
+    test_ids = {r["id"] for r in records if r["split"] == "test"}
+    train_per_lang = Counter(r["lang"] for r in records if r["split"] == "train")
+    mixes = built["dir"] / "export" / "mixes"
+    balanced = datasets.load_from_disk(str(mixes / "balanced"))
+    assert not set(balanced["train"]["id"]) & test_ids
+    assert set(Counter(balanced["train"]["lang"]).values()) == {min(train_per_lang.values())}
+    assert set(datasets.load_from_disk(str(mixes / "en_only"))["train"]["lang"]) == {"en"}
+    assert set(datasets.load_from_disk(str(mixes / "high_resource"))["train"]["lang"]) == {"en", "de", "fr", "it",
+                                                                                         "es", "pt"}
+    assert "en" not in set(datasets.load_from_disk(str(mixes / "no_en"))["train"]["lang"])
+    single = datasets.load_from_disk(str(mixes / "single-lv"))
+    assert len(single["train"]) == train_per_lang["lv"] and len(single["test"]) == len(test_ids)
+
+
+def test_card_reports_counts_models_and_cost(built):
+    card = (built["dir"] / "export" / "README.md").read_text()
+    records = read_records(built["dir"] / "export" / "refuseu.jsonl")
+    n_test = sum(r["split"] == "test" for r in records)
+    assert f"test {n_test}" in card
+    assert "| lv (Latvian) |" in card and "| S9 |" in card and "| Word Play |" in card
+    assert "`gen-small`" in card and "`polyguard-qwen`" in card
+    assert "Total priced cost:" in card and "Total priced cost: 0.0000" not in card
+
+
+def test_rerun_is_served_from_cache(built):
+    assert built["calls"][0] > 2000 and built["calls"][1] > 0
+    assert built["rerun_calls"] == (0, 0)
+
+
+def test_key_never_written(built):
+    for path in built["root"].rglob("*"):
+        if path.is_file():
+            assert KEY.encode() not in path.read_bytes(), path
+    assert KEY not in built["output"]
+
+
+def test_dpo_trainer_takes_one_step_on_the_export(built, tmp_path):
+    import datasets
+    from transformers import AutoTokenizer
+    from trl import DPOConfig, DPOTrainer
+
+    from tests.refuseu_jax.train.tiny_assets import build_checkpoint
+
+    model = build_checkpoint(tmp_path / "model", seed=0)
+    reference = build_checkpoint(tmp_path / "ref", seed=0)
+    tokenizer = AutoTokenizer.from_pretrained(str(tmp_path / "model"))
+    data = datasets.load_from_disk(str(built["dir"] / "export" / "refuseu"))
+    args = DPOConfig(output_dir=str(tmp_path / "dpo"), max_steps=1, per_device_train_batch_size=2, max_length=256,
+                     report_to=[], save_strategy="no", logging_steps=1, use_cpu=True, bf16=False)
+    trainer = DPOTrainer(model=model, ref_model=reference, args=args, train_dataset=data["train"],
+                         processing_class=tokenizer)
+    result = trainer.train()
+    assert result.global_step == 1
+    assert abs(trainer.state.log_history[0]["loss"] - 0.6931) < 0.05  # identical policy and reference: ln 2
