@@ -38,7 +38,7 @@ import openai
 from tqdm.auto import tqdm
 
 from data_tools.clients.cache import CallCache
-from data_tools.clients.config import EndpointConfig, read_key
+from data_tools.clients.config import EndpointConfig, read_key, redact
 from data_tools.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -252,7 +252,7 @@ class ChatClient:
         return self._semaphores[loop]
 
     def _redact(self, text: str) -> str:
-        return text.replace(self._key, "[REDACTED]") if self._key else text
+        return redact(text, self._key)
 
     async def _fetch_all(self, todo: list, results: list, bar) -> None:
         if self._key is None:

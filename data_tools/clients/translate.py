@@ -30,7 +30,7 @@ import deepl.http_client
 from tqdm.auto import tqdm
 
 from data_tools.clients.cache import CallCache
-from data_tools.clients.config import DeepLConfig, read_key
+from data_tools.clients.config import DeepLConfig, read_key, redact
 from data_tools.clients.llm import EndpointAuthError
 from data_tools.errors import UserError
 from data_tools.taxonomy import DEEPL_TARGETS, check_languages
@@ -199,7 +199,7 @@ class DeepLTranslator:
         return self._client
 
     def _redact(self, text: str) -> str:
-        return text.replace(self._key, "[REDACTED]") if self._key else text
+        return redact(text, self._key)
 
     def _attempt(self, call):
         """Run `call(client)` with bounded retries; _Retryable once they are exhausted."""

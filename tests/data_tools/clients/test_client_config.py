@@ -44,3 +44,10 @@ def test_read_key(monkeypatch):
     monkeypatch.setenv("SOME_KEY", "")
     with pytest.raises(UserError, match="environment variable SOME_KEY is not set or empty"):
         read_key("SOME_KEY", "generator")
+
+
+def test_redact_ignores_placeholder_keys():
+    from data_tools.clients.config import redact
+
+    assert redact("token EMPTY sent", "EMPTY") == "token EMPTY sent"  # a keyless server's placeholder
+    assert redact("saw sk-live-0123456789", "sk-live-0123456789") == "saw [REDACTED]"
