@@ -247,3 +247,41 @@ def test_the_key_is_never_written_anywhere(openai_server, tmp_path, api_key, cap
     assert all(api_key.value not in text for text in written)
     files = list(cache_dir.iterdir())
     assert files and all(api_key.value.encode() not in path.read_bytes() for path in files)
+
+
+KILLED_RUN = """
+import sys
+from data_tools.clients.cache import CallCache
+from data_tools.clients.config import EndpointConfig
+from data_tools.clients.llm import ChatClient, ChatRequest
+cfg = EndpointConfig(base_url=sys.argv[1], model="m", max_concurrency=4)
+requests = [ChatRequest(messages=[{"role": "user", "content": f"q{i}"}]) for i in range(int(sys.argv[3]))]
+ChatClient("generator", cfg, cache=CallCache(sys.argv[2]), progress=False).run(requests)
+"""
+
+
+def test_sigkill_mid_run_costs_at_most_the_in_flight_calls(openai_server, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    n, concurrency = 60, 4
+    openai_server.latency_s = 0.02
+    cache_path = tmp_path / "calls.sqlite"
+    proc = subprocess.Popen([sys.executable, "-c", KILLED_RUN, openai_server.url, str(cache_path), str(n)])
+    deadline = time.monotonic() + 30
+    while openai_server.ok_count < 20 and time.monotonic() < deadline:
+        time.sleep(0.005)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    answered_before_kill = openai_server.request_count
+    assert 20 <= answered_before_kill < n  # killed mid-run
+
+    client = ChatClient("generator", endpoint_for(openai_server, model="m", max_concurrency=concurrency),
+                        cache=CallCache(cache_path), progress=False)
+    results = client.run([ask(f"q{i}") for i in range(n)])
+    assert all(r.ok for r in results)
+    # Everything answered before the kill was committed, except the calls that were in flight at that moment.
+    assert client.stats.cache_hits >= answered_before_kill - concurrency
+    assert openai_server.request_count <= n + concurrency
