@@ -78,7 +78,8 @@ def write_safetensors(path: Path, entries: Sequence[TensorEntry], produce: Calla
                 raise ValueError(f"{e.name}: produced {array.dtype}{list(array.shape)}, "
                                  f"planned {np.dtype(e.dtype)}{list(e.shape)}")
             # Little-endian on every platform JAX runs on; C order is what the format specifies.
-            f.write(np.ascontiguousarray(array).data)
+            # (viewed as bytes: numpy's buffer protocol rejects ml_dtypes such as bfloat16)
+            f.write(np.ascontiguousarray(array).reshape(-1).view(np.uint8).data)
             del array
 
 

@@ -1,0 +1,45 @@
+"""Shared fixtures: the real SmolLM2-135M prepared once per session (in a temporary cache), and its reference
+model as transformers' own GGUF loader builds it."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def smollm2_cache(tmp_path_factory):
+    """REFUSEU_CACHE pointed at a fresh temporary directory for the whole session."""
+    root = tmp_path_factory.mktemp("refuseu_cache")
+    old = os.environ.get("REFUSEU_CACHE")
+    os.environ["REFUSEU_CACHE"] = str(root)
+    yield root
+    if old is None:
+        os.environ.pop("REFUSEU_CACHE", None)
+    else:
+        os.environ["REFUSEU_CACHE"] = old
+
+
+@pytest.fixture(scope="session")
+def smollm2_dir(smollm2_cache):
+    from refuseu_jax.checkpoints.registry import prepare_model
+
+    return prepare_model("smollm2-135m")
+
+
+@pytest.fixture(scope="session")
+def smollm2_gguf():
+    from refuseu_jax.checkpoints.registry import MODELS
+
+    return MODELS["smollm2-135m"].gguf_path()
+
+
+@pytest.fixture(scope="session")
+def smollm2_reference(smollm2_gguf):
+    """transformers' LlamaForCausalLM loaded straight from the GGUF (its own dequantisation and un-permutation)."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    return AutoModelForCausalLM.from_pretrained(str(smollm2_gguf.parent), gguf_file=smollm2_gguf.name,
+                                                dtype=torch.float32).eval()
