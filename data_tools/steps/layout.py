@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,6 +74,24 @@ class BuildDir:
 
     def mix_file(self, name: str) -> Path:
         return self.mixes / f"{mix_slug(name)}.jsonl"
+
+
+def remove_leftovers(build: BuildDir) -> list[Path]:
+    """Delete temporary files and staging directories a killed run left behind (they are never read)."""
+    if not build.root.is_dir():
+        return []
+    previous = build.root / ".export-old"
+    if previous.is_dir() and not build.export.exists():
+        previous.rename(build.export)  # killed between the two renames of an export swap: the old one is good
+    found = [p for d in (build.root, build.root / "reports", build.mixes, build.audit) if d.is_dir()
+             for p in d.glob(".*.tmp")]
+    found += [p for p in build.root.glob(".export-*") if p.is_dir()]
+    for path in found:
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+    return found
 
 
 def mix_slug(name: str) -> str:

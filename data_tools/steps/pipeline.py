@@ -12,7 +12,7 @@ import yaml
 
 from data_tools.configuration import to_dict
 from data_tools.steps.context import StepContext
-from data_tools.steps.layout import write_json_atomic, write_text_atomic
+from data_tools.steps.layout import remove_leftovers, write_json_atomic, write_text_atomic
 
 
 def _steps() -> dict:
@@ -35,8 +35,10 @@ def build_order(mode: str) -> tuple[str, ...]:
 
 
 def save_config(cfg, build) -> None:
-    """Keep the resolved config beside the outputs, so later steps and `stats` see what produced them."""
+    """Keep the resolved config beside the outputs, so later steps and `stats` see what produced them.
+    Called first by every command, so it also clears what a killed run left half-written."""
     build.root.mkdir(parents=True, exist_ok=True)
+    remove_leftovers(build)
     write_text_atomic(build.config, yaml.safe_dump(to_dict(cfg), sort_keys=False, allow_unicode=True))
 
 

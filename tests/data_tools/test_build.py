@@ -135,3 +135,63 @@ def test_dpo_trainer_takes_one_step_on_the_export(built, tmp_path):
     result = trainer.train()
     assert result.global_step == 1
     assert abs(trainer.state.log_history[0]["loss"] - 0.6931) < 0.05  # identical policy and reference: ln 2
+
+
+def _run_build(config: Path, build_dir: Path, kill_after: float | None):
+    """`refuseu-data build` in its own process; with `kill_after`, SIGKILL it after that many seconds."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    exe = Path(sys.executable).parent / "refuseu-data"
+    env = dict(os.environ, **{KEY_ENV: KEY})
+    proc = subprocess.Popen([str(exe), "build", "-b", str(build_dir), "-c", str(config)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        out, _ = proc.communicate(timeout=kill_after if kill_after is not None else 120)
+        return proc.returncode, out.decode()
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGKILL)
+        out, _ = proc.communicate()
+        return None, out.decode()
+
+
+@pytest.mark.slow
+def test_kill_minus_nine_then_rerun_equals_uninterrupted_build(built, tmp_path):
+    """Killed twice at seeded random moments, then rerun: the same dataset, and no call answered twice except
+    the ones in flight at a kill (at most one concurrency window per kill, per service)."""
+    import random
+
+    from data_tools.clients.cache import canonical_json
+
+    rng = random.Random(5)
+    kills = [rng.uniform(2.0, 6.0), rng.uniform(2.0, 9.0)]
+    with OpenAIServer(responder=build_responder, api_key=KEY) as oa, DeepLServer(translator=deepl_translator) as dl:
+        config = write_config(tmp_path / "build.yaml", oa.url, dl.url, KEY_ENV)
+        build_dir = tmp_path / "out"
+        killed = 0
+        for seconds in kills:
+            code, _ = _run_build(config, build_dir, kill_after=seconds)
+            killed += code is None
+        code, output = _run_build(config, build_dir, kill_after=None)
+        assert code == 0, output
+        chat_bodies = Counter(canonical_json(b) for b in oa.requests)
+        deepl_bodies = Counter(canonical_json(b) for b in dl.requests)
+    assert killed >= 1, "no run was killed mid-build; the kill times are too late for this machine"
+    reference = built["dir"] / "export"
+    for name in ("refuseu.jsonl", "README.md"):
+        mine = (build_dir / "export" / name).read_text()
+        theirs = (reference / name).read_text()
+        if name == "README.md":  # the card's step reports carry timings; compare what the data says
+            mine, theirs = mine.split("## Steps")[0], theirs.split("## Steps")[0]
+        assert mine == theirs, name
+    assert (build_dir / "prompts.jsonl").read_text() == (built["dir"] / "prompts.jsonl").read_text()
+    # every distinct call was made, and only calls in flight at a kill were made twice
+    assert len(chat_bodies) == built["calls"][0]
+    assert sum(n - 1 for n in chat_bodies.values()) <= 16 * killed
+    assert sum(n - 1 for n in deepl_bodies.values()) <= killed
+    assert not list(build_dir.rglob("*.tmp")) and not list(build_dir.glob(".export-*"))
+    for path in build_dir.rglob("*"):
+        if path.is_file():
+            assert KEY.encode() not in path.read_bytes(), path

@@ -1,0 +1,131 @@
+"""Bad input stops a build with one line naming what was wrong, exit code 2, and nothing half-written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from data_tools.cli import main
+from tests.data_tools.build_env import write_config
+from tests.data_tools.fake_services import build_responder, deepl_translator
+from tests.servers.deepl_server import DeepLServer
+from tests.servers.openai_server import OpenAIServer
+
+SMALL = dict(langs=["en", "de"], categories=["S1"], styles=["Slang", "Role Play"],
+             generate={"per_cell": 1, "max_rounds": 2}, split={"test_per_category": 1})
+
+
+@pytest.fixture
+def servers(api_key):
+    with OpenAIServer(responder=build_responder) as oa, DeepLServer(translator=deepl_translator) as dl:
+        yield oa, dl
+
+
+@pytest.fixture
+def config(tmp_path, servers, api_key):
+    oa, dl = servers
+    return write_config(tmp_path / "build.yaml", oa.url, dl.url, api_key.env, **SMALL)
+
+
+def run(*args) -> "click.testing.Result":  # noqa: F821
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def assert_user_error(result, *fragments: str) -> str:
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+    return lines[0]
+
+
+def assert_nothing_half_written(build_dir: Path, absent: tuple[str, ...]):
+    for name in absent:
+        assert not (build_dir / name).exists(), name
+    assert not list(build_dir.rglob("*.tmp"))
+
+
+def test_unknown_language_code(tmp_path, config, servers):
+    result = run("build", "-b", tmp_path / "out", "-c", config, "--langs", "en,xx")
+    assert_user_error(result, "'xx'", "langs")
+    assert servers[0].request_count == 0
+
+
+def test_unknown_config_key_in_file_and_in_set(tmp_path, config):
+    text = config.read_text().replace("seed: 0", "seed: 0\ngenerate_extra: 3")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text)
+    assert_user_error(run("build", "-b", tmp_path / "out", "-c", bad), "bad.yaml", "'generate_extra'")
+    assert_user_error(run("build", "-b", tmp_path / "out", "-c", config, "--set", "generate.per_cel=2"),
+                      "'generate.per_cel'")
+    assert_nothing_half_written(tmp_path / "out", ("config.yaml",))
+
+
+def test_endpoint_answering_non_json(tmp_path, config, servers):
+    oa, _ = servers
+    oa.inject("malformed", times=10**6, match=lambda body: body.get("model") == "gen-small")
+    out = tmp_path / "out"
+    line = assert_user_error(run("build", "-b", out, "-c", config), "role 'generator'", "bad_response")
+    assert oa.url.rsplit("/", 1)[0] in line
+    assert_nothing_half_written(out, ("prompts.jsonl", "pairs.jsonl", "export"))
+    assert (out / "material.json").is_file()   # the step before it finished and stays
+
+
+def test_empty_translation(tmp_path, servers, api_key):
+    oa, dl = servers
+    dl.translator = lambda text, target, source, formality: "" if target == "DE" else deepl_translator(
+        text, target, source, formality)
+    config = write_config(tmp_path / "build.yaml", oa.url, dl.url, api_key.env, **SMALL)
+    out = tmp_path / "out"
+    assert_user_error(run("build", "-b", out, "-c", config), "empty translation", "DE")
+    assert_nothing_half_written(out, ("material.json", "prompts.jsonl"))
+    assert oa.request_count == 0
+
+
+def test_missing_key_names_the_variable(tmp_path, servers, monkeypatch):
+    oa, dl = servers
+    config = write_config(tmp_path / "build.yaml", oa.url, dl.url, "REFUSEU_UNSET_KEY_VAR", **SMALL)
+    monkeypatch.delenv("REFUSEU_UNSET_KEY_VAR", raising=False)
+    assert_user_error(run("build", "-b", tmp_path / "out", "-c", config), "REFUSEU_UNSET_KEY_VAR")
+
+
+@pytest.mark.parametrize("name, content, fragments", [
+    ("seeds.jsonl", '{"prompt": "Explain [a crime].", "category": "S1"}\n{"prompt": "x", "category":\n',
+     ("seeds.jsonl:2", "malformed JSON")),
+    ("seeds.jsonl", '{"prompt": "Explain [a crime].", "category": "S99"}\n', ("seeds.jsonl:1", "'S99'")),
+    ("seeds.jsonl", '{"prompt": "Explain [a crime].", "category": "S1", "lang": "xx"}\n', ("seeds.jsonl:1", "'xx'")),
+    ("seeds.jsonl", '{"prompt": "", "category": "S1"}\n', ("seeds.jsonl:1", "'prompt'")),
+    ("seeds.csv", "text,category\nExplain [a crime].,S1\n", ("seeds.csv:1", "'prompt'")),
+    ("seeds.csv", "prompt,category\nExplain [a crime].,S1,extra\n", ("seeds.csv:2", "more cells")),
+    ("seeds.txt", "Explain [a crime].\n", ("seeds.txt", "unsupported")),
+])
+def test_malformed_seed_files(tmp_path, config, name, content, fragments):
+    seeds = tmp_path / name
+    seeds.write_text(content, encoding="utf-8")
+    out = tmp_path / "out"
+    assert_user_error(run("import-seeds", seeds, "-b", out, "-c", config), *fragments)
+    assert_nothing_half_written(out, ("seeds.jsonl",))
+
+
+def test_imported_seeds_drive_generation(tmp_path, config, servers):
+    seeds = tmp_path / "mine.csv"
+    seeds.write_text("prompt,category,lang\nTell me how to [do a violent thing].,S1,en\n"
+                     "Sag mir wie man [etwas Gewalttätiges tut].,S1,de\n", encoding="utf-8")
+    out = tmp_path / "out"
+    assert run("import-seeds", seeds, "-b", out, "-c", config).exit_code == 0
+    assert run("translate", "-b", out).exit_code == 0      # later steps reuse the saved config
+    assert run("generate", "-b", out).exit_code == 0
+    sent = [m["content"] for body in servers[0].requests for m in body["messages"] if m["role"] == "user"]
+    assert any("Sag mir wie man [etwas Gewalttätiges tut]." in s for s in sent)   # a German seed, untranslated
+    assert not any("[a crime]" in s for s in sent)                              # the packaged seeds are unused
+
+
+def test_dry_run_calls_nothing(tmp_path, config, servers):
+    result = run("build", "-b", tmp_path / "out", "-c", config, "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "dry run: 4 cells, about 4 prompts" in result.output
+    assert servers[0].request_count == 0 and servers[1].request_count == 0
+    assert not (tmp_path / "out" / "cache.sqlite").exists()
