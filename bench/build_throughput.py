@@ -112,6 +112,7 @@ def main() -> None:
     finally:
         proc.terminate()
         proc.wait()
+        proc.stdout.close()
         tmp.cleanup()
 
 

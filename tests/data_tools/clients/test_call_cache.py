@@ -54,6 +54,7 @@ def test_sigkill_loses_nothing_that_was_reported_done(tmp_path):
             break
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
+    proc.stdout.close()
     cache = CallCache(path)
     assert len(cache) >= last + 1
     assert all(cache.get("http://e", "m", {"proc": i}) == {"answer": i} for i in range(last + 1))
@@ -73,6 +74,7 @@ def test_concurrent_writers_threads_and_another_process(tmp_path):
     with ThreadPoolExecutor(8) as pool:
         got = list(pool.map(put, range(300)))
     other.stdout.read()
+    other.stdout.close()
     assert other.wait(timeout=60) == 0
     assert got == [{"answer": i} for i in range(300)]
     assert len(cache) == 600

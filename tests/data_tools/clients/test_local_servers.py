@@ -58,3 +58,4 @@ def test_standalone_server_reports_its_counters(tmp_path):
     finally:
         proc.terminate()
         proc.wait()
+        proc.stdout.close()
