@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from data_tools.clients.config import DeepLConfig, EndpointConfig
-from data_tools.taxonomy import ATTACK_STYLE_NAMES, HIGH_RESOURCE, LANGUAGES, check_languages, get_style, get_taxonomy
+from data_tools.errors import UserError
+from data_tools.taxonomy import (ATTACK_STYLE_NAMES, HIGH_RESOURCE, LANGUAGES, check_languages, get_style,
+                                   get_taxonomy, mix_languages)
 
 CHAT_ROLES = ("generator", "refuser", "complier", "llama_guard", "polyguard", "adjudicator")
 
@@ -135,6 +137,11 @@ class BuildConfig:
         for style in self.styles:
             get_style(style)
         check_languages(self.mix.high_resource, where="key 'mix.high_resource'")
+        built = set(self.languages)
+        for name in self.mix.names:
+            if not set(mix_languages(name, tuple(self.mix.high_resource))) & built:
+                raise UserError(f"key 'mix.names': mix {name!r} draws on languages this build does not make "
+                                f"(langs: {', '.join(sorted(built))})")
 
     @property
     def languages(self) -> tuple[str, ...]:

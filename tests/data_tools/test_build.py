@@ -195,3 +195,58 @@ def test_kill_minus_nine_then_rerun_equals_uninterrupted_build(built, tmp_path):
     for path in build_dir.rglob("*"):
         if path.is_file():
             assert KEY.encode() not in path.read_bytes(), path
+
+
+def test_audit_sample_and_score(built, tmp_path):
+    import csv
+
+    from sklearn.metrics import cohen_kappa_score
+
+    out = built["dir"]
+    result = CliRunner().invoke(main, ["audit", "sample", "-b", str(out), "--per-language", "4"])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader((out / "audit" / "sheet.csv").open(encoding="utf-8")))
+    assert Counter(r["lang"] for r in rows) == {lang: 4 for lang in LANGUAGES}
+    assert len({r["category"] for r in rows if r["lang"] == "sk"}) == len(CATEGORIES)   # spread over categories
+    assert "<table>" in (out / "audit" / "sheet.html").read_text()
+    # A reviewer who agrees with the guards except on every third rejected answer in Latvian.
+    for i, row in enumerate(rows):
+        row["review_prompt_unsafe"] = "unsafe"
+        row["review_chosen_unsafe"] = "no"
+        row["review_rejected_unsafe"] = "safe" if row["lang"] == "lv" and i % 3 == 0 else "yes"
+    answers = tmp_path / "answers.csv"
+    with answers.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    result = CliRunner().invoke(main, ["audit", "score", str(answers), "-b", str(out)])
+    assert result.exit_code == 0, result.output
+    table = json.loads((out / "audit" / "agreement.json").read_text())
+    assert table["de"]["llama_guard"]["agreement"] == 1.0
+    lv = [r for r in rows if r["lang"] == "lv"]
+    human = [v == "unsafe" or v == "yes" for r in lv for v in (r["review_prompt_unsafe"], r["review_chosen_unsafe"],
+                                                                 r["review_rejected_unsafe"])]
+    guard = [r[f"llama_guard_{item}"] == "unsafe" for r in lv for item in ("prompt", "chosen", "rejected")]
+    assert table["lv"]["llama_guard"]["kappa"] == pytest.approx(cohen_kappa_score(human, guard))
+    assert table["lv"]["llama_guard"]["agreement"] < 1.0
+
+
+def test_parallel_mode_translates_the_english_prompts(tmp_path, monkeypatch):
+    monkeypatch.setenv(KEY_ENV, KEY)
+    with OpenAIServer(responder=build_responder) as oa, DeepLServer(translator=deepl_translator) as dl:
+        config = write_config(tmp_path / "build.yaml", oa.url, dl.url, KEY_ENV, mode="parallel",
+                              langs=["en", "de", "lv"], categories=["S1"], styles=["Slang", "Role Play", "Word Play"],
+                              split={"test_per_category": 1})
+        result = CliRunner().invoke(main, ["build", "-b", str(tmp_path / "out"), "-c", str(config)])
+        generator_calls = sum(body["model"] == "gen-small" for body in oa.requests)
+    assert result.exit_code == 0, result.output
+    prompts = [json.loads(line) for line in (tmp_path / "out" / "prompts.jsonl").read_text().splitlines()]
+    english = {p["id"] for p in prompts if p["lang"] == "en"}
+    assert len(english) == 3 * PER_CELL and generator_calls >= len(english)
+    for lang in ("de", "lv"):
+        assert {p["source_id"] for p in prompts if p["lang"] == lang} == english   # the same questions everywhere
+    records = read_records(tmp_path / "out" / "export" / "refuseu.jsonl")
+    by_source = {}
+    for rec in records:
+        by_source.setdefault(rec["source_id"], set()).add(rec["split"])
+    assert all(len(splits) == 1 for splits in by_source.values())   # a question and its translations share a split
