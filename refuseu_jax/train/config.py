@@ -20,6 +20,7 @@ class ModelSpec:
     path: str | None = None
     preset: str | None = None
     tokenizer: str | None = None  # directory with tokenizer files; default: `path`
+    reference_path: str | None = None  # reference weights from another checkpoint (default: the initial policy)
     param_dtype: Literal["float32", "bfloat16"] = "float32"
     compute_dtype: Literal["float32", "bfloat16"] = "float32"
     remat: bool = False  # recompute each layer in the backward pass (long sequences / big models)
@@ -29,6 +30,8 @@ class ModelSpec:
             raise UserError("config: set exactly one of key 'model.path' (checkpoint) or 'model.preset' (random init)")
         if self.preset is not None and self.tokenizer is None:
             raise UserError("config: key 'model.tokenizer' is required with 'model.preset'")
+        if self.reference_path is not None and self.path is None:
+            raise UserError("config: key 'model.reference_path' needs 'model.path' (a checkpoint policy)")
 
 
 @dataclass(frozen=True)

@@ -212,19 +212,28 @@ class DPOTrainer:
         self.batch_sharding = NamedSharding(self.mesh, P(BATCH_AXES))
 
         # Trainable tree and frozen weights. Frozen weights get no optimizer state.
+        if cfg.lora.rank and cfg.model.reference_path is not None:
+            raise UserError("config: with LoRA the base weights are the reference; unset 'model.reference_path'")
         if cfg.lora.rank:
             lora = lora_init(params, cfg.lora.rank, cfg.lora.targets, cfg.seed)
             trainable = jax.device_put(lora, param_shardings(self.mesh, lora, LORA_RULES))
             self.frozen = params  # the base model: merged with LoRA for the policy, alone for the reference
         else:
             trainable = params
-            # A separate copy: the step donates the trainable buffers, which must never alias the reference.
-            self.frozen = jax.tree.map(jnp.copy, params) if cfg.dpo.reference == "model" else None
+            if cfg.model.reference_path is not None:
+                from refuseu_jax.checkpoints.hf import load_hf_params, resolve_model_dir
+
+                self.frozen = load_hf_params(resolve_model_dir(cfg.model.reference_path), self.model_cfg, mesh=self.mesh)
+            elif cfg.dpo.reference == "precomputed":
+                self.frozen = params  # read once below, before any step can donate these buffers, then dropped
+            else:
+                # A separate copy: the step donates the trainable buffers, which must never alias the reference.
+                self.frozen = jax.tree.map(jnp.copy, params)
         self.rules = LORA_RULES if cfg.lora.rank else PARTITION_RULES
 
         self.ref_logps = None
         if cfg.dpo.reference == "precomputed":
-            self.ref_logps = self._reference_logps(params if not cfg.lora.rank else self.frozen)
+            self.ref_logps = self._reference_logps(self.frozen)
             if not cfg.lora.rank:
                 self.frozen = None  # the reference weights are no longer needed
 
@@ -235,7 +244,7 @@ class DPOTrainer:
         self.state = {"step": jnp.zeros((), jnp.int32), "params": trainable,
                       "opt_state": self.optimizer.init(trainable)}
         self.state = jax.device_put(self.state, self._state_shardings(self.state))
-        self._step_fn = None
+        self._step_fn = self._grad_fn = None
 
     # -- data ----------------------------------------------------------------------------------------------------
     def _make_batches(self) -> B.PairBatches:
@@ -325,8 +334,9 @@ class DPOTrainer:
 
     def loss_and_grads(self, host_batch: dict):
         """(loss, metrics, grads) for one host batch without updating anything (parity tests, debugging)."""
-        fn = jax.jit(lambda t, f, b: jax.value_and_grad(self.loss_fn, has_aux=True)(t, f, b))
-        (loss, metrics), grads = fn(self.state["params"], self.frozen, self._to_device(host_batch))
+        if getattr(self, "_grad_fn", None) is None:
+            self._grad_fn = jax.jit(jax.value_and_grad(self.loss_fn, has_aux=True))
+        (loss, metrics), grads = self._grad_fn(self.state["params"], self.frozen, self._to_device(host_batch))
         return loss, metrics, grads
 
     # -- reference log-probs, computed once ---------------------------------------------------------------------
