@@ -134,6 +134,8 @@ class DeepLConfig:
     formality: Formality = "default"
     # DeepL accepts at most 50 texts per request.
     batch_size: int = 50
+    # Batches in flight at once (one thread and one HTTP connection each).
+    max_concurrency: int = 2
     timeout_s: float = 30.0
     max_retries: int = 5
     backoff_s: float = 1.0
@@ -148,6 +150,8 @@ class DeepLConfig:
             raise ValueError(f"server_url must start with http:// or https://, got {self.server_url!r}")
         if not 1 <= self.batch_size <= 50:
             raise ValueError(f"batch_size must be between 1 and 50 (DeepL's limit), got {self.batch_size}")
+        if self.max_concurrency < 1:
+            raise ValueError(f"max_concurrency must be >= 1, got {self.max_concurrency}")
         _check_retry_fields(self)
 
     @property

@@ -3,9 +3,10 @@
     tr = DeepLTranslator(deepl_cfg, cache=CallCache("build/cache.sqlite"))
     german = tr.translate(texts, target="de", source="en", desc="seeds")   # same order as `texts`
 
-Texts go out in batches of `batch_size` (DeepL takes up to 50 per request); each translated text is cached under
-(server, "deepl", {text, target_lang, source_lang, formality}) as soon as its batch returns, so a rerun, with the
-same or a different batching, pays only for what is missing.
+Texts go out in batches of `batch_size` (DeepL takes up to 50 per request), `max_concurrency` batches at a time,
+each on its own thread and DeepLClient (the sync client's requests.Session is not thread-safe). Each translated
+text is cached under (server, "deepl", {text, target_lang, source_lang, formality}) as soon as its batch returns,
+so a rerun, with the same or a different batching, pays only for what is missing.
 
 Unlike chat calls, a translation cannot be skipped: the step that asked for it has nothing to write without it.
 So every failure stops the call with a `UserError` whose message says what happened and that a rerun resumes:
@@ -21,7 +22,9 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -71,6 +74,10 @@ class _Retryable(Exception):
     pass
 
 
+class _QuotaHit(Exception):
+    """A batch got 456; `translate` turns it into QuotaExhausted once it knows how far the run got."""
+
+
 class DeepLTranslator:
     def __init__(self, cfg: DeepLConfig, cache: CallCache | None = None, progress: bool = True,
                  role: str = "translator", seed: int | None = None):
@@ -80,8 +87,11 @@ class DeepLTranslator:
         self.role = role
         self.stats = TranslatorStats()
         self._rng = random.Random(seed)
-        self._client: deepl.DeepLClient | None = None
         self._key: str | None = None
+        # requests.Session is not thread-safe, so each batch thread gets its own DeepLClient.
+        self._local = threading.local()
+        self._clients: list[deepl.DeepLClient] = []
+        self._lock = threading.Lock()  # stats, client list and key, shared by the batch threads
 
     # ---------------------------------------------------------------- public
     def translate(self, texts: Sequence[str], target: str, source: str | None = "en",
@@ -109,15 +119,50 @@ class DeepLTranslator:
             pending = list(missing)
             if pending and self.cfg.check_quota:
                 self.check_quota(sum(len(t) for t in pending))
-            for start in range(0, len(pending), self.cfg.batch_size):
-                batch = pending[start:start + self.cfg.batch_size]
-                done = len(texts) - sum(len(missing[t]) for t in pending[start:])
-                translated = self._translate_batch(batch, target_code, source_code, done, len(texts))
+            batches = [pending[i:i + self.cfg.batch_size] for i in range(0, len(pending), self.cfg.batch_size)]
+            for batch, translated in self._run_batches(batches, target_code, source_code, results, missing):
                 for text, out in zip(batch, translated):
                     for i in missing[text]:
                         results[i] = out
                     bar.update(len(missing[text]))
         return results  # type: ignore[return-value]
+
+    def _run_batches(self, batches, target_code, source_code, results, missing):
+        """Yield (batch, translations) as batches finish, `max_concurrency` requests at a time. The first error
+        stops new batches from starting; the ones in flight finish (and are cached) before it is raised."""
+        stop = threading.Event()
+
+        def one(batch):
+            if stop.is_set():
+                return batch, None  # not sent: an earlier batch already failed
+            try:
+                return batch, self._translate_batch(batch, target_code, source_code)
+            except BaseException:
+                stop.set()
+                raise
+
+        errors = []
+        with ThreadPoolExecutor(self.cfg.max_concurrency, thread_name_prefix="deepl") as pool:
+            for future in as_completed([pool.submit(one, batch) for batch in batches]):
+                try:
+                    batch, translated = future.result()
+                except (_QuotaHit, UserError) as err:
+                    errors.append(err)
+                    continue
+                if translated is not None:
+                    yield batch, translated
+        if not errors:
+            return
+        quota = next((e for e in errors if isinstance(e, _QuotaHit)), None)
+        if quota is None:
+            raise errors[0]
+        done = sum(r is not None for r in results)  # every finished batch was placed before we got here
+        kept = (f"the {done} translated so far are cached in {self.cache.path}" if self.cache is not None
+                else "nothing was cached (--no-cache)")
+        raise QuotaExhausted(
+            f"DeepL ({self.cfg.endpoint_id}) -> {target_code}: character quota exhausted (HTTP 456) after {done} of "
+            f"{len(results)} texts; {kept}. Rerun the same command once the quota resets, or with a key that has "
+            f"quota left in ${self.cfg.api_key_env}, to resume where it stopped.", done=done)
 
     def usage(self) -> tuple[int | None, int | None]:
         """(characters used, character limit) of this billing period; None where the account reports none."""
@@ -154,9 +199,11 @@ class DeepLTranslator:
                 f"{s.retries} retries, {s.billed_characters:,} billed characters{cost}")
 
     def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
+        with self._lock:
+            for client in self._clients:
+                client.close()
+            self._clients.clear()
+            self._local = threading.local()
 
     # ---------------------------------------------------------------- internals
     @staticmethod
@@ -189,14 +236,19 @@ class DeepLTranslator:
         return stored.get("text") if isinstance(stored, dict) else None
 
     def _get_client(self) -> deepl.DeepLClient:
-        if self._client is None:
-            self._key = read_key(self.cfg.api_key_env, self.role)
-            # One attempt per call: our loop does the retrying (see the module docstring). These are the deepl
-            # package's module-level settings; nothing else in this process uses deepl.
-            deepl.http_client.max_network_retries = 0
-            deepl.http_client.min_connection_timeout = self.cfg.timeout_s
-            self._client = deepl.DeepLClient(self._key, server_url=self.cfg.server_url, send_platform_info=False)
-        return self._client
+        client = getattr(self._local, "client", None)
+        if client is None:
+            with self._lock:
+                if self._key is None:
+                    self._key = read_key(self.cfg.api_key_env, self.role)
+                # One attempt per call: our loop does the retrying (see the module docstring). These are the deepl
+                # package's module-level settings; nothing else in this process uses deepl.
+                deepl.http_client.max_network_retries = 0
+                deepl.http_client.min_connection_timeout = self.cfg.timeout_s
+                client = deepl.DeepLClient(self._key, server_url=self.cfg.server_url, send_platform_info=False)
+                self._clients.append(client)
+            self._local.client = client
+        return client
 
     def _redact(self, text: str) -> str:
         return redact(text, self._key)
@@ -205,7 +257,8 @@ class DeepLTranslator:
         """Run `call(client)` with bounded retries; _Retryable once they are exhausted."""
         attempt = 0
         while True:
-            self.stats.requests_sent += 1
+            with self._lock:
+                self.stats.requests_sent += 1
             try:
                 return call(self._get_client())
             except deepl.AuthorizationException:
@@ -226,24 +279,19 @@ class DeepLTranslator:
             ceiling = min(self.cfg.max_backoff_s, self.cfg.backoff_s * 2 ** attempt)
             delay = ceiling * (0.5 + 0.5 * self._rng.random())  # jitter, as for chat calls
             log.debug("%s: %s; retry %d/%d in %.2f s", self.role, message, attempt + 1, self.cfg.max_retries, delay)
-            self.stats.retries += 1
+            with self._lock:
+                self.stats.retries += 1
             attempt += 1
             time.sleep(delay)
 
-    def _translate_batch(self, batch: list[str], target_code: str, source_code: str | None, done: int,
-                         total: int) -> list[str]:
+    def _translate_batch(self, batch: list[str], target_code: str, source_code: str | None) -> list[str]:
         formality = self._formality(target_code)
         where = f"DeepL ({self.cfg.endpoint_id}) -> {target_code}"
         try:
             results = self._attempt(lambda client: client.translate_text(
                 batch, target_lang=target_code, source_lang=source_code, formality=formality))
         except deepl.QuotaExceededException:
-            kept = (f"all {done} translated so far are cached in {self.cache.path}" if self.cache is not None
-                    else "nothing was cached (--no-cache)")
-            raise QuotaExhausted(
-                f"{where}: character quota exhausted (HTTP 456) after {done} of {total} texts; {kept}. Rerun the "
-                f"same command once the quota resets, or with a key that has quota left in ${self.cfg.api_key_env}, "
-                f"to resume where it stopped.", done=done) from None
+            raise _QuotaHit() from None
         except _Retryable as err:
             raise TranslationError(f"{where}: {err}. Translations so far are cached; rerun to resume.") from None
         except (TypeError, ValueError, KeyError, AttributeError) as err:
@@ -270,6 +318,10 @@ class DeepLTranslator:
         return outputs
 
     def _account(self, billed: int) -> None:
+        with self._lock:
+            self._count(billed)
+
+    def _count(self, billed: int) -> None:
         self.stats.texts_translated += 1
         self.stats.billed_characters += billed
         if self.cfg.price_per_mchar is not None:

@@ -23,12 +23,20 @@ def test_translates_in_order_with_deepl_codes_and_dedup(deepl_server, api_key):
     tr = translator(deepl_server, api_key, batch_size=2)
     out = tr.translate(["one", "two", "one", "", "three"], target="pt", source="en")
     assert out == ["[PT-PT] one", "[PT-PT] two", "[PT-PT] one", "", "[PT-PT] three"]
-    assert [b["text"] for b in deepl_server.requests] == [["one", "two"], ["three"]]  # "one" sent once
+    assert sorted(b["text"] for b in deepl_server.requests) == [["one", "two"], ["three"]]  # "one" sent once
     assert {b["target_lang"] for b in deepl_server.requests} == {"PT-PT"}
     assert {b["source_lang"] for b in deepl_server.requests} == {"EN"}
     assert tr.translate(["hi"], target="en", source="de") == ["[EN-US] hi"]
     assert tr.stats.billed_characters == len("one") + len("two") + len("three") + len("hi")
     assert tr.translate(["same language"], target="en", source="en") == ["same language"]
+
+
+def test_batches_run_concurrently_up_to_the_limit(deepl_server, api_key):
+    deepl_server.latency_s = 0.05
+    texts = [f"line {i}" for i in range(40)]
+    out = translator(deepl_server, api_key, batch_size=4, max_concurrency=3).translate(texts, target="es")
+    assert out == [f"[ES] {t}" for t in texts]
+    assert deepl_server.request_count == 10 and deepl_server.max_in_flight == 3
 
 
 def test_formality_only_where_deepl_supports_it(deepl_server, api_key):
@@ -94,8 +102,10 @@ def test_usage_reports_billed_characters(deepl_server, api_key):
 def test_403_stops_at_once(deepl_server, api_key):
     deepl_server.api_key = "some-other-key"
     with pytest.raises(EndpointAuthError, match=f"HTTP 403.*{api_key.env}") as err:
-        translator(deepl_server, api_key, check_quota=False).translate([f"t{i}" for i in range(120)], target="de")
-    assert deepl_server.request_count == 1 and api_key.value not in str(err.value)
+        translator(deepl_server, api_key, check_quota=False, batch_size=5, max_concurrency=2).translate(
+            [f"t{i}" for i in range(120)], target="de")
+    # No batch starts after the first 403; the other one already in flight may have been sent.
+    assert deepl_server.request_count <= 2 and api_key.value not in str(err.value)
 
 
 def test_429_500_and_timeouts_are_retried(deepl_server, api_key):
