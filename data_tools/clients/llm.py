@@ -37,7 +37,7 @@ from typing import Any, Sequence
 import openai
 from tqdm.auto import tqdm
 
-from data_tools.clients.cache import CallCache
+from data_tools.clients.cache import CallCache, canonical_json
 from data_tools.clients.config import EndpointConfig, read_key, redact
 from data_tools.errors import UserError
 
@@ -200,20 +200,25 @@ class ChatClient:
 
     async def arun(self, requests: Sequence[ChatRequest], desc: str | None = None) -> list[ChatResult | CallFailure]:
         results: list[ChatResult | CallFailure | None] = [None] * len(requests)
-        todo = []
+        # Identical requests (same cache key) are sent once: the cache would give them one answer on a rerun anyway.
+        todo: dict[str, tuple[list[int], dict, dict]] = {}
         for i, request in enumerate(requests):
             body = request.body(self.cfg)
             key_body = request.key_body(body)
+            key = canonical_json(key_body)
+            if key in todo:
+                todo[key][0].append(i)
+                continue
             hit = self._from_cache(key_body)
             if hit is not None:
                 results[i] = hit
             else:
-                todo.append((i, body, key_body))
+                todo[key] = ([i], body, key_body)
         label = f"{self.role}: {desc}" if desc else self.role
         with tqdm(total=len(requests), desc=label, unit="call", disable=None if self.progress else True) as bar:
-            bar.update(len(requests) - len(todo))
+            bar.update(sum(r is not None for r in results))
             if todo:
-                await self._fetch_all(todo, results, bar)
+                await self._fetch_all(list(todo.values()), results, bar)
         return results  # type: ignore[return-value]
 
     def count_cached(self, requests: Sequence[ChatRequest]) -> int:
@@ -264,10 +269,12 @@ class ChatClient:
         semaphore = self._semaphore()
 
         async def worker():
-            for index, body, key_body in pending:  # shared iterator: each item goes to exactly one worker
+            for indices, body, key_body in pending:  # shared iterator: each item goes to exactly one worker
                 async with semaphore:
-                    results[index] = await self._call(api, body, key_body)
-                bar.update(1)
+                    result = await self._call(api, body, key_body)
+                for index in indices:
+                    results[index] = result
+                bar.update(len(indices))
 
         workers = [asyncio.create_task(worker()) for _ in range(min(self.cfg.max_concurrency, len(todo)))]
         try:

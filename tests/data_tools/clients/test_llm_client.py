@@ -61,6 +61,14 @@ def test_rerun_is_served_from_cache_with_zero_requests_and_no_key(openai_server,
     assert all(r.cached for r in again) and client.stats.cache_hits == 12 and client.stats.calls == 0
 
 
+def test_identical_requests_in_one_run_are_sent_once(openai_server):
+    openai_server.responder = echo
+    client = ChatClient("generator", endpoint_for(openai_server), cache=None, progress=False)
+    results = client.run([ask("same"), ask("other"), ask("same"), ask("same", cache_tag="k=2")])
+    assert [r.text for r in results] == ["echo: same", "echo: other", "echo: same", "echo: same"]
+    assert openai_server.request_count == 3 and client.stats.calls == 3
+
+
 def test_cache_tag_and_no_cache(openai_server, tmp_path):
     cache = CallCache(tmp_path / "calls.sqlite")
     client = ChatClient("generator", endpoint_for(openai_server), cache=cache, progress=False)
@@ -210,7 +218,7 @@ def test_cost_is_reported_when_prices_are_set(openai_server):
     openai_server.responder = lambda body: "one two three four"
     cfg = endpoint_for(openai_server, prompt_price_per_mtok=1.0, completion_price_per_mtok=10.0)
     client = ChatClient("generator", cfg, progress=False)
-    client.run([ask("a b")] * 2)
+    client.run([ask("a b"), ask("c d")])
     # 2 calls x (2 prompt tokens x $1 + 4 completion tokens x $10) per million
     assert client.stats.cost_usd == pytest.approx(2 * (2 * 1.0 + 4 * 10.0) / 1e6)
     assert "cost $" in client.summary() and "2 calls" in client.summary()
