@@ -69,15 +69,11 @@ def import_seeds(cfg, build, use_cache, seed_file):
     from data_tools.steps.pipeline import save_config
     from data_tools.steps.seeds import run_import_seeds
 
-    save_config(cfg, build)
-    result = run_import_seeds(cfg_context(cfg, build), seed_file)
-    click.echo(f"import-seeds: {result['seeds']} seeds -> {build.seeds}")
-
-
-def cfg_context(cfg, build):
     from data_tools.steps.context import StepContext
 
-    return StepContext(cfg, build)
+    save_config(cfg, build)
+    result = run_import_seeds(StepContext(cfg, build), seed_file)
+    click.echo(f"import-seeds: {result['seeds']} seeds -> {build.seeds}")
 
 
 @click.command("build")

@@ -70,4 +70,4 @@ def run_mix(ctx) -> dict:
         for rec in mixed:
             per_lang[rec["lang"]] += 1
         report[name] = {"records": len(mixed), "per_language": dict(sorted(per_lang.items()))}
-    return report
+    return {"mixes": len(report), "train_records": len(train), "per_mix": report}

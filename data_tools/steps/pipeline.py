@@ -64,7 +64,20 @@ def run_build(cfg, build, use_cache: bool = True, echo=print) -> list[dict]:
         report = run_step(cfg, build, name, use_cache)
         echo(summary_line(report))
         reports.append(report)
+    echo(totals_line(reports))
     return reports
+
+
+def totals_line(reports: list[dict]) -> str:
+    """The whole build: what the dataset's calls amount to, and what this run paid for."""
+    tallies = [t for r in reports for t in r["calls"].values()]
+    calls, cached = sum(t["calls"] for t in tallies), sum(t["cached"] for t in tallies)
+    retries = sum(c.get("retries", 0) for r in reports for c in r["clients"].values())
+    failures = sum(t["failures"] for t in tallies)
+    paid = sum(t["paid_cost_usd"] or 0.0 for t in tallies)
+    total = sum(t["cost_usd"] or 0.0 for t in tallies)
+    return (f"build: {calls} calls ({calls - cached} paid in this run, {cached} from cache), {retries} retries, "
+            f"{failures} failures; priced cost ${total:.4f} (this run ${paid:.4f})")
 
 
 def summary_line(report: dict) -> str:

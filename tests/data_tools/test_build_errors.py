@@ -129,3 +129,28 @@ def test_dry_run_calls_nothing(tmp_path, config, servers):
     assert "dry run: 4 cells, about 4 prompts" in result.output
     assert servers[0].request_count == 0 and servers[1].request_count == 0
     assert not (tmp_path / "out" / "cache.sqlite").exists()
+
+
+def test_deepl_quota_stops_cleanly_and_a_rerun_resumes(tmp_path, api_key):
+    with OpenAIServer(responder=build_responder) as oa, DeepLServer(translator=deepl_translator,
+                                                                    character_limit=500) as dl:
+        config = write_config(tmp_path / "build.yaml", oa.url, dl.url, api_key.env, **SMALL)
+        out = tmp_path / "out"
+        line = assert_user_error(run("build", "-b", out, "-c", config), "DeepL")
+        assert "quota" in line.lower() or "remain" in line
+        assert_nothing_half_written(out, ("material.json",))
+        assert oa.request_count == 0
+        dl.character_limit = 10**9
+        result = run("build", "-b", out, "-c", config)
+        assert result.exit_code == 0, result.output
+        assert "build:" in result.output and "from cache" in result.output
+
+
+def test_no_cache_pays_again(tmp_path, config, servers):
+    out = tmp_path / "out"
+    assert run("build", "-b", out, "-c", config).exit_code == 0
+    first = servers[0].request_count
+    assert run("build", "-b", out).exit_code == 0
+    assert servers[0].request_count == first
+    assert run("build", "-b", out, "--no-cache").exit_code == 0
+    assert servers[0].request_count == 2 * first
