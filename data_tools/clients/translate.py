@@ -120,49 +120,12 @@ class DeepLTranslator:
             if pending and self.cfg.check_quota:
                 self.check_quota(sum(len(t) for t in pending))
             batches = [pending[i:i + self.cfg.batch_size] for i in range(0, len(pending), self.cfg.batch_size)]
-            for batch, translated in self._run_batches(batches, target_code, source_code, results, missing):
+            for batch, translated in self._run_batches(batches, target_code, source_code, results):
                 for text, out in zip(batch, translated):
                     for i in missing[text]:
                         results[i] = out
                     bar.update(len(missing[text]))
         return results  # type: ignore[return-value]
-
-    def _run_batches(self, batches, target_code, source_code, results, missing):
-        """Yield (batch, translations) as batches finish, `max_concurrency` requests at a time. The first error
-        stops new batches from starting; the ones in flight finish (and are cached) before it is raised."""
-        stop = threading.Event()
-
-        def one(batch):
-            if stop.is_set():
-                return batch, None  # not sent: an earlier batch already failed
-            try:
-                return batch, self._translate_batch(batch, target_code, source_code)
-            except BaseException:
-                stop.set()
-                raise
-
-        errors = []
-        with ThreadPoolExecutor(self.cfg.max_concurrency, thread_name_prefix="deepl") as pool:
-            for future in as_completed([pool.submit(one, batch) for batch in batches]):
-                try:
-                    batch, translated = future.result()
-                except (_QuotaHit, UserError) as err:
-                    errors.append(err)
-                    continue
-                if translated is not None:
-                    yield batch, translated
-        if not errors:
-            return
-        quota = next((e for e in errors if isinstance(e, _QuotaHit)), None)
-        if quota is None:
-            raise errors[0]
-        done = sum(r is not None for r in results)  # every finished batch was placed before we got here
-        kept = (f"the {done} translated so far are cached in {self.cache.path}" if self.cache is not None
-                else "nothing was cached (--no-cache)")
-        raise QuotaExhausted(
-            f"DeepL ({self.cfg.endpoint_id}) -> {target_code}: character quota exhausted (HTTP 456) after {done} of "
-            f"{len(results)} texts; {kept}. Rerun the same command once the quota resets, or with a key that has "
-            f"quota left in ${self.cfg.api_key_env}, to resume where it stopped.", done=done)
 
     def usage(self) -> tuple[int | None, int | None]:
         """(characters used, character limit) of this billing period; None where the account reports none."""
@@ -283,6 +246,43 @@ class DeepLTranslator:
                 self.stats.retries += 1
             attempt += 1
             time.sleep(delay)
+
+    def _run_batches(self, batches, target_code, source_code, results):
+        """Yield (batch, translations) as batches finish, `max_concurrency` requests at a time. The first error
+        stops new batches from starting; the ones in flight finish (and are cached) before it is raised."""
+        stop = threading.Event()
+
+        def one(batch):
+            if stop.is_set():
+                return batch, None  # not sent: an earlier batch already failed
+            try:
+                return batch, self._translate_batch(batch, target_code, source_code)
+            except BaseException:
+                stop.set()
+                raise
+
+        errors = []
+        with ThreadPoolExecutor(self.cfg.max_concurrency, thread_name_prefix="deepl") as pool:
+            for future in as_completed([pool.submit(one, batch) for batch in batches]):
+                try:
+                    batch, translated = future.result()
+                except (_QuotaHit, UserError) as err:
+                    errors.append(err)
+                    continue
+                if translated is not None:
+                    yield batch, translated
+        if not errors:
+            return
+        quota = next((e for e in errors if isinstance(e, _QuotaHit)), None)
+        if quota is None:
+            raise errors[0]
+        done = sum(r is not None for r in results)  # every finished batch was placed before we got here
+        kept = (f"the {done} translated so far are cached in {self.cache.path}" if self.cache is not None
+                else "nothing was cached (--no-cache)")
+        raise QuotaExhausted(
+            f"DeepL ({self.cfg.endpoint_id}) -> {target_code}: character quota exhausted (HTTP 456) after {done} of "
+            f"{len(results)} texts; {kept}. Rerun the same command once the quota resets, or with a key that has "
+            f"quota left in ${self.cfg.api_key_env}, to resume where it stopped.", done=done)
 
     def _translate_batch(self, batch: list[str], target_code: str, source_code: str | None) -> list[str]:
         formality = self._formality(target_code)
