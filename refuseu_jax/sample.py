@@ -149,6 +149,17 @@ def _generate(graphdef, state, input_ids, attention_mask, key, temperature, top_
     return tokens
 
 
+@functools.partial(jax.jit, static_argnames=("graphdef", "k"))
+def tail_logprobs(graphdef, state, ids, mask, *, k):
+    """Log-softmax over the vocabulary at the last k positions of left-padded rows: [B, k, V] float32.
+
+    One forward pass without a cache: what scoring needs (next-token distributions, continuation likelihoods).
+    Logits are computed for those k positions only, not for the whole sequence."""
+    model = nnx.merge(graphdef, state)
+    hidden = model.hidden_states(ids, mask)[:, -k:]
+    return jax.nn.log_softmax(model.logits_from_hidden(hidden), axis=-1)
+
+
 # ----------------------------------------------------------------------------------------------------------------
 # Host-side driver
 # ----------------------------------------------------------------------------------------------------------------
@@ -233,6 +244,20 @@ class Sampler:
             if len(encoded) == 1:
                 ids.append(encoded[0])
         return ids
+
+    def next_token_logprobs(self, prompts: Sequence[Sequence[int]], batch_size: int = 8,
+                            length_bucket: int = 64) -> np.ndarray:
+        """Log-probabilities of the first token each prompt would generate: [N, V]."""
+        batch = self._padded_batch_size(batch_size)
+        out = []
+        for start in range(0, len(prompts), batch):
+            chunk = [list(p) for p in prompts[start:start + batch]]
+            n_real = len(chunk)
+            chunk += [chunk[0]] * (batch - n_real)
+            ids, mask = left_pad(chunk, _round_up(max(map(len, chunk)), length_bucket), self.pad_id)
+            logprobs = tail_logprobs(self.graphdef, self.state, self._place(ids), self._place(mask), k=1)
+            out.append(np.asarray(jax.device_get(logprobs))[:n_real, 0])
+        return np.concatenate(out)
 
     # -- text level ----------------------------------------------------------------------------------------------
     def encode_chat(self, messages: list[dict]) -> list[int]:

@@ -13,18 +13,17 @@ language in a `language` or `lang` column.
 
 from __future__ import annotations
 
-import functools
 from collections import defaultdict
 from pathlib import Path
 from typing import Sequence
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
 from data_tools.errors import UserError
 from data_tools.taxonomy import LANGUAGES
+from refuseu_jax.sample import left_pad, tail_logprobs
 
 LETTERS = ("A", "B", "C", "D")
 REQUIRED = ("question", "option_a", "option_b", "option_c", "option_d", "answer")
@@ -114,14 +113,6 @@ def encode_pair(tokenizer, context: str, continuation: str, add_bos: bool = Fals
     return ctx, cont
 
 
-@functools.partial(jax.jit, static_argnames=("graphdef", "k"))
-def _tail_logprobs(graphdef, state, ids, mask, *, k):
-    """log-softmax over the vocabulary at the last k positions of left-padded rows: [B, k, V]."""
-    model = nnx.merge(graphdef, state)
-    hidden = model.hidden_states(ids, mask)[:, -k:]
-    return jax.nn.log_softmax(model.logits_from_hidden(hidden), axis=-1)
-
-
 def loglikelihoods(model, requests: Sequence[tuple[list[int], list[int]]], batch_size: int = 8,
                    pad_id: int = 0, length_bucket: int = 32) -> list[float]:
     """Summed log p(continuation | context) for each (context ids, continuation ids).
@@ -129,8 +120,6 @@ def loglikelihoods(model, requests: Sequence[tuple[list[int], list[int]]], batch
     The model reads context + continuation[:-1]; requests with the same input (the four single-token letters of
     one question) share one forward pass.
     """
-    from refuseu_jax.sample import left_pad
-
     graphdef, state = nnx.split(model)
     inputs = {}
     for ctx, cont in requests:
@@ -147,7 +136,7 @@ def loglikelihoods(model, requests: Sequence[tuple[list[int], list[int]]], batch
         chunk = chunk + [chunk[0]] * (batch_size - n_real)  # fixed batch shape: one compile per length bucket
         length = -(-max(map(len, chunk)) // length_bucket) * length_bucket
         ids, mask = left_pad(chunk, length, pad_id)
-        logprobs = np.asarray(_tail_logprobs(graphdef, state, jnp.asarray(ids), jnp.asarray(mask), k=k))
+        logprobs = np.asarray(tail_logprobs(graphdef, state, jnp.asarray(ids), jnp.asarray(mask), k=k))
         for row, seq in enumerate(chunk[:n_real]):
             tails[seq] = logprobs[row]
     out = []
