@@ -79,7 +79,7 @@ class RMSNorm(nnx.Module):
     def __call__(self, x: jax.Array) -> jax.Array:
         x32 = x.astype(jnp.float32)
         normed = x32 * jax.lax.rsqrt(jnp.mean(x32 * x32, axis=-1, keepdims=True) + self.eps)
-        return self.scale.value.astype(x.dtype) * normed.astype(x.dtype)
+        return self.scale[...].astype(x.dtype) * normed.astype(x.dtype)
 
 
 class DecoderLayer(nnx.Module):
@@ -173,8 +173,8 @@ class Llama(nnx.Module):
     def output_embedding(self) -> jax.Array:
         """[H, V] matrix mapping final hidden states to logits (the lm_head, or the embedding when tied)."""
         if self.cfg.tie_word_embeddings:
-            return self.embed.embedding.value.T
-        return self.lm_head.kernel.value
+            return self.embed.embedding[...].T
+        return self.lm_head.kernel[...]
 
     def logits_from_hidden(self, h: jax.Array) -> jax.Array:
         w = self.output_embedding().astype(h.dtype)
@@ -263,7 +263,7 @@ def param_shapes(cfg: ModelConfig) -> dict[tuple[str, ...], tuple[tuple[int, ...
     """{path: (shape, dtype)} for every parameter, e.g. ('layers', 'q_proj', 'kernel'): ((L, H, nH*D), f32)."""
     state = nnx.state(abstract_model(cfg), nnx.Param)
     flat = nnx.to_flat_state(state)
-    return {tuple(str(p) for p in path): (tuple(v.value.shape), v.value.dtype) for path, v in flat}
+    return {tuple(str(p) for p in path): (tuple(v.get_value().shape), v.get_value().dtype) for path, v in flat}
 
 
 def model_from_params(cfg: ModelConfig, params: dict) -> Llama:
