@@ -42,7 +42,7 @@ def test_cached_decoding_matches_the_full_forward():
 
 def test_scan_loop_and_remat_give_the_same_logits():
     cfg = get_preset("tiny")
-    params = nnx.state(init_model(cfg, seed=2), nnx.Param).to_pure_dict()
+    params = nnx.to_pure_dict(nnx.state(init_model(cfg, seed=2), nnx.Param))
     ids, mask = _batch(cfg, seed=3)
     reference = np.asarray(model_from_params(cfg, params)(ids, mask))
     for variant in (cfg.replace(scan_layers=False), cfg.replace(remat=True), cfg.replace(scan_layers=False, remat=True)):
