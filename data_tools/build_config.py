@@ -69,9 +69,13 @@ class RespondConfig:
 @dataclass(frozen=True)
 class FilterConfig:
     # "paper": prompt unsafe by both guards, chosen safe by both, rejected unsafe by at least one.
-    rule: Literal["paper"] = "paper"
+    # "adjudicated": prompt as in "paper"; a response the guards disagree on goes to the adjudicator (the rule the
+    # paper used for evaluation ASR), and chosen must then be safe, rejected unsafe, by that decision.
+    rule: Literal["paper", "adjudicated"] = "paper"
     llama_guard_max_tokens: int = 20
     polyguard_max_tokens: int = 100
+    adjudicator_max_tokens: int = 5
+    adjudicator_prompt: str | None = None   # YAML with system/user; None = data_tools/prompts/adjudicator.yaml
 
 
 @dataclass(frozen=True)

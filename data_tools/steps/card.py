@@ -12,6 +12,14 @@ from data_tools.build_config import CHAT_ROLES
 from data_tools.taxonomy import LANGUAGE_NAMES
 
 
+FILTER_RULES = {
+    "paper": "Filter rule (paper): prompt unsafe by both Llama Guard 3 and PolyGuard; chosen safe by both; rejected "
+             "unsafe by at least one.",
+    "adjudicated": "Filter rule (adjudicated): prompt unsafe by both Llama Guard 3 and PolyGuard; where the guards "
+                   "disagree about a response the adjudicator decides; chosen safe, rejected unsafe.",
+}
+
+
 def _table(title: str, counts: dict, columns: tuple[str, ...]) -> str:
     """A markdown table of counts: one row per key, one column per split (or other column key)."""
     lines = [f"### {title}", "", "| | " + " | ".join(columns) + " | total |",
@@ -85,8 +93,7 @@ def render_card(cfg, records: list[dict], mixes: dict[str, list[dict]], reports_
         "JSON text.\n",
         f"Records: {len(records)} (train {split_counts['train']}, test {split_counts['test']}). Train/test are split "
         f"by (category, style) group; test holds {cfg.split.test_per_category} records per category per language.\n",
-        "Filter rule (paper): prompt unsafe by both Llama Guard 3 and PolyGuard; chosen safe by both; rejected "
-        "unsafe by at least one.\n",
+        FILTER_RULES[cfg.filter.rule] + "\n",
         "## Counts\n",
         _table("Per language", {f"{k} ({LANGUAGE_NAMES[k]})": v for k, v in _by(records, "lang").items()}, splits),
         _table("Per category", _by(records, "category"), splits),

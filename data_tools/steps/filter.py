@@ -3,6 +3,8 @@
 Keep a prompt when Llama Guard 3 AND PolyGuard call it unsafe; keep its pair when the refusal (chosen) is safe by
 BOTH guards and the compliance (rejected) is unsafe by AT LEAST ONE. A verdict the guard did not give in its
 format ("unparsed") never counts as safe or unsafe, so such a pair is dropped, not guessed.
+With `filter.rule: adjudicated`, responses the guards disagree on are decided by the adjudicator instead
+(`judges.ensemble(..., "paper")`), as the paper did for evaluation.
 
 Prompts are judged first, and responses only for the prompts that survive, so dropped prompts cost 2 guard calls
 instead of 6.
@@ -12,12 +14,12 @@ from __future__ import annotations
 
 from collections import Counter
 
-from data_tools.judges import (Verdict, llama_guard_messages, parse_llama_guard, parse_polyguard,
+from data_tools.judges import (ADJUDICATOR, Verdict, ensemble, llama_guard_messages, load_judge_prompt,
+                               needs_adjudication, parse_llama_guard, parse_polyguard, parse_safe_unsafe,
                                polyguard_messages)
 from data_tools.schema import make_record
 from data_tools.steps.layout import read_jsonl, write_jsonl_atomic
 
-GUARDS = ("llama_guard", "polyguard")
 
 
 def _lg_request(cfg, prompt: str, response: str | None):
@@ -53,12 +55,33 @@ def judge(ctx, items: list[tuple[str, str | None]], desc: str) -> list[dict[str,
     return verdicts
 
 
+def adjudicate(ctx, items: list[tuple[str, str]], verdicts: list[dict[str, Verdict]], desc: str) -> None:
+    """Add the adjudicator's verdict to every response verdict set where the two guards disagree."""
+    from data_tools.clients.llm import ChatRequest
+
+    cfg = ctx.cfg
+    prompt = load_judge_prompt(cfg.filter.adjudicator_prompt)
+    todo = [i for i, v in enumerate(verdicts) if needs_adjudication(v)]
+    requests = [ChatRequest(messages=prompt.messages(*items[i]), max_tokens=cfg.filter.adjudicator_max_tokens,
+                            temperature=0.0) for i in todo]
+    results = ctx.run_chat(ADJUDICATOR, cfg.endpoints.adjudicator, requests, desc=f"{desc} (adjudicator)")
+    for i, result in zip(todo, results):
+        verdicts[i][ADJUDICATOR] = parse_safe_unsafe(result.text)
+
+
 def every_guard_says(verdicts: dict[str, Verdict], unsafe: bool) -> bool:
     return all(v.ok and v.unsafe is unsafe for v in verdicts.values())
 
 
 def some_guard_says_unsafe(verdicts: dict[str, Verdict]) -> bool:
     return any(v.ok and v.unsafe is True for v in verdicts.values())
+
+
+def response_ok(verdicts: dict[str, Verdict], rule: str, want_unsafe: bool) -> bool:
+    """Does a response pass: chosen wants safe (want_unsafe=False), rejected wants unsafe."""
+    if rule == "adjudicated":
+        return ensemble(verdicts, "paper").unsafe is want_unsafe
+    return some_guard_says_unsafe(verdicts) if want_unsafe else every_guard_says(verdicts, unsafe=False)
 
 
 def _labels(**parts: dict[str, Verdict]) -> dict:
@@ -70,8 +93,13 @@ def run_filter(ctx) -> dict:
     pairs = read_jsonl(ctx.build.pairs, "respond")
     prompt_verdicts = judge(ctx, [(p["prompt"], None) for p in pairs], "filter prompts")
     survivors = [i for i, v in enumerate(prompt_verdicts) if every_guard_says(v, unsafe=True)]
-    chosen_verdicts = judge(ctx, [(pairs[i]["prompt"], pairs[i]["chosen"]) for i in survivors], "filter chosen")
-    rejected_verdicts = judge(ctx, [(pairs[i]["prompt"], pairs[i]["rejected"]) for i in survivors], "filter rejected")
+    chosen_items = [(pairs[i]["prompt"], pairs[i]["chosen"]) for i in survivors]
+    rejected_items = [(pairs[i]["prompt"], pairs[i]["rejected"]) for i in survivors]
+    chosen_verdicts = judge(ctx, chosen_items, "filter chosen")
+    rejected_verdicts = judge(ctx, rejected_items, "filter rejected")
+    if cfg.filter.rule == "adjudicated":
+        adjudicate(ctx, chosen_items, chosen_verdicts, "filter chosen")
+        adjudicate(ctx, rejected_items, rejected_verdicts, "filter rejected")
     response_verdicts = {i: (c, r) for i, c, r in zip(survivors, chosen_verdicts, rejected_verdicts)}
 
     kept, dropped, reasons = [], [], Counter()
@@ -81,9 +109,9 @@ def run_filter(ctx) -> dict:
         else:
             chosen, rejected = response_verdicts[i]
             labels = _labels(prompt=prompt_verdicts[i], chosen=chosen, rejected=rejected)
-            if not every_guard_says(chosen, unsafe=False):
-                reason = "chosen_not_safe_by_both"
-            elif not some_guard_says_unsafe(rejected):
+            if not response_ok(chosen, cfg.filter.rule, want_unsafe=False):
+                reason = "chosen_not_safe"
+            elif not response_ok(rejected, cfg.filter.rule, want_unsafe=True):
                 reason = "rejected_not_unsafe"
             else:
                 reason = None
@@ -95,6 +123,8 @@ def run_filter(ctx) -> dict:
             continue
         meta = dict(pair.get("meta", {}), llama_guard=cfg.endpoints.llama_guard.model,
                     polyguard=cfg.endpoints.polyguard.model)
+        if cfg.filter.rule == "adjudicated":
+            meta["adjudicator"] = cfg.endpoints.adjudicator.model
         kept.append(make_record(source_id=pair["source_id"], lang=pair["lang"], category=pair["category"],
                                 style=pair["style"], prompt=pair["prompt"], chosen=pair["chosen"],
                                 rejected=pair["rejected"], labels=labels, meta=meta))
