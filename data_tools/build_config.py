@@ -64,6 +64,10 @@ class RespondConfig:
     max_tokens: int = 512
     temperature: float = 0.0
     template: str | None = None       # YAML with refuser/complier system messages; None = packaged respond.yaml
+    # Answers are always checked for the prompt's language and counted in the report; with this set, a pair whose
+    # refusal or compliance is in another language is dropped (an English refusal to a Latvian prompt teaches the
+    # model to switch language, which the paper counts against language consistency).
+    drop_wrong_language: bool = False
 
 
 @dataclass(frozen=True)

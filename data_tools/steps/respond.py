@@ -1,13 +1,15 @@
 """`respond`: for every prompt, a refusal (chosen) from the refuser and a compliance (rejected) from the complier.
 
-Both are asked to answer in the prompt's language. An empty answer drops the pair (counted in the report): an
-empty completion would give the trainer nothing to compare.
+Both are asked to answer in the prompt's language, and every answer is checked for it (counted in the report; with
+`respond.drop_wrong_language` the pair is dropped). An empty answer drops the pair: an empty completion would give
+the trainer nothing to compare.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 
+from data_tools.steps import langcheck
 from data_tools.steps.common import fill, load_template
 from data_tools.steps.layout import read_jsonl, write_jsonl_atomic
 from data_tools.taxonomy import LANGUAGE_NAMES
@@ -37,13 +39,21 @@ def run_respond(ctx) -> dict:
         endpoint = getattr(cfg.endpoints, role)
         results = ctx.run_chat(role, endpoint, respond_requests(cfg, template, role, prompts), desc=f"respond ({role})")
         answers[role] = [(r.text or "").strip() for r in results]
-    pairs, dropped = [], Counter()
+    pairs, dropped, off_language = [], Counter(), Counter()
     for row, chosen, rejected in zip(prompts, answers["refuser"], answers["complier"]):
         if not chosen or not rejected:
             dropped["empty_chosen" if not chosen else "empty_rejected"] += 1
             continue
+        wrong = [role for role, text in (("chosen", chosen), ("rejected", rejected))
+                 if not langcheck.is_language(text, row["lang"])]
+        for role in wrong:
+            off_language[f"{row['lang']}/{role}"] += 1
+        if wrong and cfg.respond.drop_wrong_language:
+            dropped[f"{wrong[0]}_wrong_language"] += 1
+            continue
         meta = dict(row.get("meta", {}), refuser=cfg.endpoints.refuser.model, complier=cfg.endpoints.complier.model)
         pairs.append(dict(row, chosen=chosen, rejected=rejected, meta=meta))
     write_jsonl_atomic(ctx.build.pairs, pairs)
-    report = {"pairs": len(pairs), "prompts": len(prompts), "dropped": dict(dropped), "output": ctx.build.pairs.name}
+    report = {"pairs": len(pairs), "prompts": len(prompts), "dropped": dict(dropped),
+              "answers_in_another_language": dict(sorted(off_language.items())), "output": ctx.build.pairs.name}
     return report

@@ -58,3 +58,21 @@ def test_adjudicated_rule_asks_the_adjudicator_only_where_guards_disagree(tmp_pa
         assert rec["meta"]["adjudicator"] == "adjudicator"
     card = (tmp_path / "adjudicated" / "export" / "README.md").read_text()
     assert "Filter rule (adjudicated)" in card
+
+
+def test_respond_counts_and_optionally_drops_answers_in_another_language(tmp_path, api_key):
+    """The scripted refuser and complier answer in English whatever the prompt's language."""
+    from tests.data_tools.fake_services import deepl_translator
+
+    with OpenAIServer(responder=build_responder) as oa, DeepLServer(translator=deepl_translator) as dl:
+        config = write_config(tmp_path / "b.yaml", oa.url, dl.url, api_key.env, **SMALL)
+        out = tmp_path / "out"
+        for step in ("translate", "generate", "respond"):
+            assert CliRunner().invoke(main, [step, "-b", str(out), "-c", str(config)]).exit_code == 0
+        report = json.loads((out / "reports" / "respond.json").read_text())["result"]
+        assert report["answers_in_another_language"] == {"de/chosen": 2, "de/rejected": 2}
+        assert report["pairs"] == 4
+        result = CliRunner().invoke(main, ["respond", "-b", str(out), "--set", "respond.drop_wrong_language=true"])
+        assert result.exit_code == 0, result.output
+    pairs = [json.loads(line) for line in (out / "pairs.jsonl").read_text().splitlines()]
+    assert {p["lang"] for p in pairs} == {"en"}
