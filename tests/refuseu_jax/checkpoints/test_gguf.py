@@ -79,10 +79,10 @@ def test_logits_match_transformers_gguf_model(smollm2_dir, chat_batch, reference
     # 3e-6), while transformers' own sdpa and eager attention differ by 6e-5 on this batch, and XLA:CPU's dot is
     # about 2x less exact than Eigen's. 2e-4 still fails on any real mapping error (those give O(1) differences).
     assert diff.max() <= 2e-4 and diff.mean() <= 5e-5
-    # The model is real: the first answer token is "Paris".
-    from transformers import AutoTokenizer
-    tok = AutoTokenizer.from_pretrained(smollm2_dir)
-    assert tok.decode(ours[0, -1].argmax()).strip() == "Paris"
+    # Greedy choices agree wherever the reference's top two are not a near tie.
+    top2 = np.sort(reference_logits, axis=-1)[..., -2:]
+    decisive = mask & (top2[..., 1] - top2[..., 0] > 1e-3)
+    np.testing.assert_array_equal(ours.argmax(-1)[decisive], reference_logits.argmax(-1)[decisive])
 
 
 def test_bfloat16_compute_stays_close_in_kl(smollm2_dir, chat_batch, reference_logits):
