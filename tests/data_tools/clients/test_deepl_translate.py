@@ -111,8 +111,8 @@ def test_403_stops_at_once(deepl_server, api_key):
 def test_429_500_and_timeouts_are_retried(deepl_server, api_key):
     deepl_server.inject("429")
     deepl_server.inject("500")
-    deepl_server.inject("timeout", delay_s=1.0)
-    tr = translator(deepl_server, api_key, timeout_s=0.3, max_retries=3)
+    deepl_server.inject("timeout", delay_s=3.0)
+    tr = translator(deepl_server, api_key, timeout_s=0.5, max_retries=3)
     assert tr.translate(["hello"], target="sl") == ["[SL] hello"]
     assert tr.stats.retries == 3 and deepl_server.request_count == 4
 

@@ -118,14 +118,15 @@ def test_backoff_grows_and_honours_retry_after(openai_server):
 
 
 def test_timeouts_and_dropped_connections_are_retried(openai_server):
-    cfg = endpoint_for(openai_server, timeout_s=0.3, max_retries=1)
-    openai_server.inject("timeout", delay_s=1.0)
+    # 0.5 s is far above a normal answer here even on a loaded machine, and far below the injected 3 s stall.
+    cfg = endpoint_for(openai_server, timeout_s=0.5, max_retries=1)
+    openai_server.inject("timeout", delay_s=3.0)
     openai_server.inject("drop")
     client = ChatClient("generator", cfg, progress=False)
     results = client.run([ask("slow"), ask("dropped")])
     assert [r.text for r in results] == [COMPLIANCE, COMPLIANCE]
     assert client.stats.retries == 2
-    openai_server.inject("timeout", times=2, delay_s=1.0)
+    openai_server.inject("timeout", times=2, delay_s=3.0)
     [failure] = client.run([ask("always slow")])
     assert failure.kind == "timeout" and failure.attempts == 2
 
