@@ -13,6 +13,8 @@ the full parameters, or only LoRA factors when `lora.rank > 0`; frozen weights n
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import json
 import math
 import time
@@ -34,7 +36,7 @@ from refuseu_jax.models.llama import abstract_model, init_model
 from refuseu_jax.parallel import BATCH_AXES, PARTITION_RULES, MeshConfig, make_mesh, param_shardings
 from refuseu_jax.train import batches as B
 from refuseu_jax.train.checkpointing import RunCheckpoints
-from refuseu_jax.train.config import TrainConfig
+from refuseu_jax.train.config import DPOSpec, LoraSpec, OptimSpec, TrainConfig
 from refuseu_jax.train.losses import dpo_loss, mean_logits, token_logprobs
 
 # LoRA factors are small: replicate them rather than fit them to the model's rules.
@@ -57,7 +59,8 @@ def load_tokenizer(path: str):
 def load_model(cfg: TrainConfig, mesh) -> tuple[ModelConfig, dict, Any, str | None]:
     """(model config, parameters placed on the mesh, tokenizer, checkpoint directory or None for presets)."""
     spec = cfg.model
-    numerics = dict(dtype=spec.compute_dtype, param_dtype=spec.param_dtype, remat=spec.remat)
+    numerics = dict(dtype=spec.compute_dtype, param_dtype=spec.param_dtype, remat=spec.remat,
+                    scan_layers=spec.scan_layers)
     if spec.path is not None:
         from refuseu_jax.checkpoints.hf import load_hf_params, resolve_model_dir
 
@@ -141,8 +144,7 @@ def merge_lora(base: dict, lora: dict, scale: float) -> dict:
 # Optimizer
 
 
-def make_schedule(cfg: TrainConfig, total_steps: int):
-    o = cfg.optim
+def make_schedule(o: OptimSpec, total_steps: int):
     warmup = int(round(o.warmup_ratio * total_steps))
     rest = max(total_steps - warmup, 1)
     decay = {
@@ -155,8 +157,7 @@ def make_schedule(cfg: TrainConfig, total_steps: int):
     return optax.join_schedules([optax.linear_schedule(0.0, o.learning_rate, warmup), decay], [warmup])
 
 
-def make_optimizer(cfg: TrainConfig, schedule) -> optax.GradientTransformation:
-    o = cfg.optim
+def make_optimizer(o: OptimSpec, schedule) -> optax.GradientTransformation:
     parts = [optax.clip_by_global_norm(o.max_grad_norm)] if o.max_grad_norm > 0 else []
     parts.append(optax.adamw(schedule, b1=o.b1, b2=o.b2, eps=o.eps, weight_decay=o.weight_decay))
     return optax.chain(*parts)
@@ -166,12 +167,39 @@ def make_optimizer(cfg: TrainConfig, schedule) -> optax.GradientTransformation:
 # The step
 
 
-def sequence_stats(graphdef, params: dict, batch: dict, chunk: int) -> dict:
+@dataclasses.dataclass(frozen=True)
+class StepSpec:
+    """Everything static about the step, hashable: trainers with equal specs (and shardings) share one compiled
+    step, which matters when tests or sweeps build many trainers in one process."""
+
+    model: ModelConfig
+    dpo: DPOSpec
+    lora: LoraSpec
+    optim: OptimSpec
+    schedule_steps: int  # the schedule's horizon (0 when the schedule does not depend on it)
+
+    @property
+    def lora_scale(self) -> float:
+        return self.lora.alpha / self.lora.rank if self.lora.rank else 0.0
+
+    def schedule(self):
+        return make_schedule(self.optim, self.schedule_steps)
+
+    def optimizer(self):
+        return make_optimizer(self.optim, self.schedule())
+
+
+@functools.lru_cache(maxsize=None)
+def graphdef_of(model_cfg: ModelConfig):
+    return nnx.split(abstract_model(model_cfg))[0]
+
+
+def sequence_stats(model_cfg: ModelConfig, params: dict, batch: dict, chunk: int) -> dict:
     """Per-sequence sums over completion tokens for a [pairs, 2, T] batch: logps, lengths, logit sums [pairs, 2]."""
     ids = batch["input_ids"]
     pairs, _, t = ids.shape
     ids = ids.reshape(2 * pairs, t)
-    model = nnx.merge(graphdef, params)
+    model = nnx.merge(graphdef_of(model_cfg), params)
     h = model.hidden_states(ids, batch["attention_mask"].reshape(2 * pairs, t))
     w = model.output_embedding()
     # Position t predicts token t+1; the loss mask marks target tokens, so it is read from column 1 on.
@@ -183,6 +211,62 @@ def sequence_stats(graphdef, params: dict, batch: dict, chunk: int) -> dict:
         "lengths": jnp.sum(mask, axis=-1).reshape(shape),
         "logit_sums": jnp.sum(mean_logits(h[:, :-1], w) * mask, axis=-1).reshape(shape),
     }
+
+
+def loss_fn(spec: StepSpec, trainable, frozen, batch):
+    """DPO loss (+ optional NLL) and metrics of one batch. `frozen` is the reference (full fine-tuning), the base
+    model (LoRA), or None when the batch carries precomputed `ref_logps`."""
+    d = spec.dpo
+    policy = merge_lora(frozen, trainable, spec.lora_scale) if spec.lora.rank else trainable
+    stats = sequence_stats(spec.model, policy, batch, d.logprob_chunk)
+    if "ref_logps" in batch:
+        ref = batch["ref_logps"]
+    else:
+        ref = jax.lax.stop_gradient(sequence_stats(spec.model, frozen, batch, d.logprob_chunk)["logps"])
+    logps, lengths = stats["logps"], stats["lengths"]
+    loss, metrics = dpo_loss(logps[:, 0], logps[:, 1], ref[:, 0], ref[:, 1], beta=d.beta,
+                             loss_type=d.loss_type, label_smoothing=d.label_smoothing,
+                             chosen_lengths=lengths[:, 0], rejected_lengths=lengths[:, 1])
+    if d.sft_weight:
+        # Mean NLL per chosen completion token over the batch (TRL's "sft" term).
+        nll = -jnp.sum(logps[:, 0]) / jnp.maximum(jnp.sum(lengths[:, 0]), 1.0)
+        loss = loss + d.sft_weight * nll
+        metrics["nll"] = jax.lax.stop_gradient(nll)
+        metrics["loss"] = jax.lax.stop_gradient(loss)
+    sums = jax.lax.stop_gradient(stats["logit_sums"])
+    metrics["logits/chosen"] = jnp.sum(sums[:, 0]) / jnp.maximum(jnp.sum(lengths[:, 0]), 1.0)
+    metrics["logits/rejected"] = jnp.sum(sums[:, 1]) / jnp.maximum(jnp.sum(lengths[:, 1]), 1.0)
+    return loss, metrics
+
+
+def compute_grads(spec: StepSpec, trainable, frozen, batch):
+    """Metrics and gradients averaged over `grad_accum` micro-batches of equal size."""
+    accum = spec.optim.grad_accum
+    grad_fn = jax.value_and_grad(functools.partial(loss_fn, spec), has_aux=True)
+    if accum == 1:
+        (_, metrics), grads = grad_fn(trainable, frozen, batch)
+        return metrics, grads
+    # Micro-batch a takes rows a, a+accum, ...: every device holds a slice of every micro-batch.
+    micro = jax.tree.map(lambda x: jnp.swapaxes(x.reshape(x.shape[0] // accum, accum, *x.shape[1:]), 0, 1), batch)
+
+    def body(carry, mb):
+        (_, metrics), grads = grad_fn(trainable, frozen, mb)
+        return jax.tree.map(jnp.add, carry, (metrics, grads)), None
+
+    shapes = jax.eval_shape(grad_fn, trainable, frozen, jax.tree.map(lambda x: x[0], micro))
+    zeros = jax.tree.map(lambda x: jnp.zeros(x.shape, x.dtype), (shapes[0][1], shapes[1]))
+    (metrics, grads), _ = jax.lax.scan(body, zeros, micro)
+    return jax.tree.map(lambda x: x / accum, (metrics, grads))
+
+
+def train_step(spec: StepSpec, state, frozen, batch):
+    """One optimizer update: {step, params, opt_state} -> (new state, metrics)."""
+    metrics, grads = compute_grads(spec, state["params"], frozen, batch)
+    updates, opt_state = spec.optimizer().update(grads, state["opt_state"], state["params"])
+    params = optax.apply_updates(state["params"], updates)
+    metrics["grad_norm"] = optax.global_norm(grads)
+    metrics["learning_rate"] = spec.schedule()(state["step"])
+    return {"step": state["step"] + 1, "params": params, "opt_state": opt_state}, metrics
 
 
 class DPOTrainer:
@@ -198,11 +282,9 @@ class DPOTrainer:
             self.model_cfg, params = model
             params = jax.device_put(params, param_shardings(self.mesh, params))
             self.tokenizer, self.model_source = tokenizer, model_source
-        self.graphdef = nnx.split(abstract_model(self.model_cfg))[0]
         self.pairs, self.encode_stats = prepare_pairs(cfg, self.tokenizer, records)
         self.pad_id = pad_id_of(self.tokenizer)
         self.run_dir = Path(cfg.run_dir)
-        self.lora_scale = cfg.lora.alpha / cfg.lora.rank if cfg.lora.rank else 0.0
 
         shards = self.mesh.shape["data"] * self.mesh.shape["fsdp"]
         micro = cfg.batch_size // cfg.optim.grad_accum
@@ -239,12 +321,13 @@ class DPOTrainer:
 
         self.data = self._make_batches()
         self.total_steps = min(self.data.num_steps, cfg.max_steps or self.data.num_steps)
-        self.schedule = make_schedule(cfg, self.total_steps)
-        self.optimizer = make_optimizer(cfg, self.schedule)
+        needs_horizon = cfg.optim.schedule != "constant" or cfg.optim.warmup_ratio > 0
+        self.spec = StepSpec(self.model_cfg, cfg.dpo, cfg.lora, cfg.optim, self.total_steps if needs_horizon else 0)
+        self.optimizer = self.spec.optimizer()
         self.state = {"step": jnp.zeros((), jnp.int32), "params": trainable,
                       "opt_state": self.optimizer.init(trainable)}
         self.state = jax.device_put(self.state, self._state_shardings(self.state))
-        self._step_fn = self._grad_fn = None
+        self._step_fn = None
 
     # -- data ----------------------------------------------------------------------------------------------------
     def _make_batches(self) -> B.PairBatches:
@@ -267,60 +350,8 @@ class DPOTrainer:
         # rules lay out Adam's moments exactly like the parameters they belong to.
         return param_shardings(self.mesh, state, self.rules)
 
-    # -- loss ----------------------------------------------------------------------------------------------------
     def policy_params(self, trainable):
-        return merge_lora(self.frozen, trainable, self.lora_scale) if self.cfg.lora.rank else trainable
-
-    def loss_fn(self, trainable, frozen, batch):
-        d = self.cfg.dpo
-        policy = merge_lora(frozen, trainable, self.lora_scale) if self.cfg.lora.rank else trainable
-        stats = sequence_stats(self.graphdef, policy, batch, d.logprob_chunk)
-        if "ref_logps" in batch:
-            ref = batch["ref_logps"]
-        else:
-            ref = jax.lax.stop_gradient(sequence_stats(self.graphdef, frozen, batch, d.logprob_chunk)["logps"])
-        logps, lengths = stats["logps"], stats["lengths"]
-        loss, metrics = dpo_loss(logps[:, 0], logps[:, 1], ref[:, 0], ref[:, 1], beta=d.beta,
-                                 loss_type=d.loss_type, label_smoothing=d.label_smoothing,
-                                 chosen_lengths=lengths[:, 0], rejected_lengths=lengths[:, 1])
-        if d.sft_weight:
-            # Mean NLL per chosen completion token over the batch (TRL's "sft" term).
-            nll = -jnp.sum(logps[:, 0]) / jnp.maximum(jnp.sum(lengths[:, 0]), 1.0)
-            loss = loss + d.sft_weight * nll
-            metrics["nll"] = jax.lax.stop_gradient(nll)
-            metrics["loss"] = jax.lax.stop_gradient(loss)
-        sums = jax.lax.stop_gradient(stats["logit_sums"])
-        metrics["logits/chosen"] = jnp.sum(sums[:, 0]) / jnp.maximum(jnp.sum(lengths[:, 0]), 1.0)
-        metrics["logits/rejected"] = jnp.sum(sums[:, 1]) / jnp.maximum(jnp.sum(lengths[:, 1]), 1.0)
-        return loss, metrics
-
-    def _grads(self, trainable, frozen, batch):
-        """Loss, metrics and gradients averaged over `grad_accum` micro-batches of equal size."""
-        accum = self.cfg.optim.grad_accum
-        grad_fn = jax.value_and_grad(self.loss_fn, has_aux=True)
-        if accum == 1:
-            (_, metrics), grads = grad_fn(trainable, frozen, batch)
-            return metrics, grads
-        # Micro-batch a takes rows a, a+accum, ...: every device holds a slice of every micro-batch.
-        micro = jax.tree.map(lambda x: jnp.swapaxes(x.reshape(x.shape[0] // accum, accum, *x.shape[1:]), 0, 1),
-                             batch)
-
-        def body(carry, mb):
-            (_, metrics), grads = grad_fn(trainable, frozen, mb)
-            return jax.tree.map(jnp.add, carry, (metrics, grads)), None
-
-        zeros = jax.tree.map(jnp.zeros_like, jax.eval_shape(lambda: grad_fn(trainable, frozen,
-                                                                              jax.tree.map(lambda x: x[0], micro))))
-        (metrics, grads), _ = jax.lax.scan(body, (zeros[0][1], zeros[1]), micro)
-        return jax.tree.map(lambda x: x / accum, (metrics, grads))
-
-    def _train_step(self, state, frozen, batch):
-        metrics, grads = self._grads(state["params"], frozen, batch)
-        updates, opt_state = self.optimizer.update(grads, state["opt_state"], state["params"])
-        params = optax.apply_updates(state["params"], updates)
-        metrics["grad_norm"] = optax.global_norm(grads)
-        metrics["learning_rate"] = self.schedule(state["step"])
-        return {"step": state["step"] + 1, "params": params, "opt_state": opt_state}, metrics
+        return merge_lora(self.frozen, trainable, self.spec.lora_scale) if self.spec.lora.rank else trainable
 
     def step_fn(self):
         """The jitted step with explicit shardings: state and frozen weights by the partition rules, batch split
@@ -328,15 +359,16 @@ class DPOTrainer:
         if self._step_fn is None:
             state_sh = self._state_shardings(self.state)
             frozen_sh = None if self.frozen is None else param_shardings(self.mesh, self.frozen)
-            self._step_fn = jax.jit(self._train_step, in_shardings=(state_sh, frozen_sh, self.batch_sharding),
-                                    out_shardings=(state_sh, NamedSharding(self.mesh, P())), donate_argnums=(0,))
+            self._step_fn = functools.partial(jax.jit(
+                train_step, static_argnums=0, donate_argnums=(1,),
+                in_shardings=(state_sh, frozen_sh, self.batch_sharding),
+                out_shardings=(state_sh, NamedSharding(self.mesh, P()))), self.spec)
         return self._step_fn
 
     def loss_and_grads(self, host_batch: dict):
         """(loss, metrics, grads) for one host batch without updating anything (parity tests, debugging)."""
-        if getattr(self, "_grad_fn", None) is None:
-            self._grad_fn = jax.jit(jax.value_and_grad(self.loss_fn, has_aux=True))
-        (loss, metrics), grads = self._grad_fn(self.state["params"], self.frozen, self._to_device(host_batch))
+        fn = jax.jit(jax.value_and_grad(loss_fn, argnums=1, has_aux=True), static_argnums=0)
+        (loss, metrics), grads = fn(self.spec, self.state["params"], self.frozen, self._to_device(host_batch))
         return loss, metrics, grads
 
     # -- reference log-probs, computed once ---------------------------------------------------------------------
@@ -349,7 +381,8 @@ class DPOTrainer:
             if saved["ids"].shape == ids.shape and (saved["ids"] == ids).all():
                 return saved["logps"]
         chunk = self.cfg.dpo.logprob_chunk
-        fn = jax.jit(lambda p, b: sequence_stats(self.graphdef, p, b, chunk)["logps"],
+        model_cfg = self.model_cfg
+        fn = jax.jit(lambda p, b: sequence_stats(model_cfg, p, b, chunk)["logps"],
                      out_shardings=NamedSharding(self.mesh, P()))
         bs, out = self.cfg.batch_size, []
         n_proc, rank = jax.process_count(), jax.process_index()
@@ -443,7 +476,7 @@ class DPOTrainer:
 
     def policy_model(self):
         """The current policy as an nnx `Llama` (for sampling)."""
-        return nnx.merge(self.graphdef, self.policy_params(self.state["params"]))
+        return nnx.merge(graphdef_of(self.model_cfg), self.policy_params(self.state["params"]))
 
 
 # ---------------------------------------------------------------------------------------------------------------

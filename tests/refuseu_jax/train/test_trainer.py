@@ -1,0 +1,170 @@
+"""The DPO loop on a tiny model: learning, sharding, resume, crash safety, LoRA, precomputed reference, export."""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import jax
+import numpy as np
+import pytest
+
+from data_tools.configuration import from_dict
+from data_tools.errors import UserError
+from refuseu_jax.parallel import MeshConfig, make_mesh
+from refuseu_jax.train.config import TrainConfig
+from refuseu_jax.train.trainer import DPOTrainer
+
+from tests.refuseu_jax.train.tiny_assets import build_checkpoint
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+@pytest.fixture(scope="module")
+def ckpt(tmp_path_factory):
+    path = tmp_path_factory.mktemp("tiny")
+    build_checkpoint(path)
+    return path
+
+
+def make_cfg(ckpt, run_dir, **over):
+    tree = {"run_dir": str(run_dir), "model": {"path": str(ckpt), "scan_layers": False}, "batch_size": 8, "epochs": 1, "progress": False,
+            "data": {"max_length": 320, "pad_multiple": 0, "limit": 48},
+            "optim": {"learning_rate": 1e-3, "warmup_ratio": 0.0, "schedule": "constant"}}
+    for key, value in over.items():
+        node = tree
+        *parents, leaf = key.split(".")
+        for p in parents:
+            node = node.setdefault(p, {})
+        node[leaf] = value
+    return from_dict(TrainConfig, tree)
+
+
+def one_device():
+    return make_mesh(MeshConfig(1, 1, 1), devices=jax.devices()[:1])
+
+
+def losses(summary):
+    return [h["loss"] for h in summary["history"]]
+
+
+def test_starts_at_ln2_then_loss_falls_and_reward_accuracy_rises(ckpt, tmp_path):
+    out = DPOTrainer(make_cfg(ckpt, tmp_path, max_steps=6, tensorboard=True), mesh=one_device()).train()
+    hist = out["history"]
+    assert abs(hist[0]["loss"] - math.log(2)) < 1e-5
+    assert np.mean(losses(out)[-2:]) < hist[0]["loss"] - 0.05
+    assert np.mean([h["rewards/accuracies"] for h in hist[-2:]]) > hist[0]["rewards/accuracies"] + 0.3
+    lines = (tmp_path / "metrics.jsonl").read_text().splitlines()
+    assert len(lines) == 6 and '"rewards/margins"' in lines[0] and '"tokens_per_s"' in lines[0]
+    assert any((tmp_path / "tensorboard").iterdir())
+
+
+def test_eight_devices_match_one_device(ckpt, tmp_path):
+    sharded = DPOTrainer(make_cfg(ckpt, tmp_path / "a", max_steps=3), mesh=make_mesh(MeshConfig(2, 4, 1)))
+    assert len(sharded.state["params"]["layers"]["q_proj"]["kernel"].sharding.device_set) == 8
+    single = DPOTrainer(make_cfg(ckpt, tmp_path / "b", max_steps=3), mesh=one_device())
+    np.testing.assert_allclose(losses(sharded.train()), losses(single.train()), atol=1e-4)
+
+
+def test_resume_continues_the_same_trajectory(ckpt, tmp_path):
+    straight = DPOTrainer(make_cfg(ckpt, tmp_path / "a", max_steps=6, checkpoint_every=3), mesh=one_device()).train()
+    # "Stop after 3": the same run directory with only the step-3 checkpoint, then resume.
+    shutil.copytree(tmp_path / "a", tmp_path / "b")
+    shutil.rmtree(tmp_path / "b" / "checkpoints" / "6")
+    resumed = DPOTrainer(make_cfg(ckpt, tmp_path / "b", max_steps=6, checkpoint_every=3), mesh=one_device())
+    out = resumed.train()
+    assert out["start_step"] == 3 and [h["step"] for h in out["history"]] == [4, 5, 6]
+    np.testing.assert_allclose(losses(out), losses(straight)[3:], rtol=0, atol=1e-6)
+
+
+CRASH_SCRIPT = """
+import os, sys
+import jax.numpy as jnp
+from orbax.checkpoint._src.path import atomicity
+sys.path.insert(0, {root!r})
+from refuseu_jax.train.checkpointing import RunCheckpoints
+
+real_finalize = atomicity.AtomicRenameTemporaryPath.finalize
+
+async def finalize(self, *args, **kwargs):
+    if self._final_path.name == "2":  # every file of checkpoint 2 is written; die before it is committed
+        os._exit(9)
+    return await real_finalize(self, *args, **kwargs)
+
+atomicity.AtomicRenameTemporaryPath.finalize = finalize
+ckpt = RunCheckpoints({run!r}, keep=3)
+for step in (1, 2):
+    state = {{"step": jnp.int32(step), "params": {{"w": jnp.full((64, 64), float(step))}}}}
+    ckpt.save(step, state, {{"next_index": step}}, {{"step": step}})
+    ckpt.wait()
+"""
+
+
+def test_kill_during_checkpoint_write_keeps_previous_checkpoint(tmp_path):
+    import jax.numpy as jnp
+
+    from refuseu_jax.train.checkpointing import RunCheckpoints
+
+    script = tmp_path / "crash.py"
+    script.write_text(CRASH_SCRIPT.format(root=str(ROOT), run=str(tmp_path / "ckpts")))
+    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=1", JAX_PLATFORMS="cpu")
+    proc = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 9, proc.stderr[-2000:]
+    assert any("2" in p.name for p in (tmp_path / "ckpts").iterdir())  # the half-written step-2 directory
+    ckpt = RunCheckpoints(tmp_path / "ckpts")
+    assert ckpt.latest_step() == 1
+    like = {"step": jnp.int32(0), "params": {"w": jnp.zeros((64, 64))}}
+    state, data, meta = ckpt.restore(1, like)
+    assert int(state["step"]) == 1 and float(state["params"]["w"][0, 0]) == 1.0 and data == {"next_index": 1}
+    ckpt.close()
+
+
+def test_non_finite_loss_stops_naming_the_step_and_keeps_last_checkpoint(ckpt, tmp_path):
+    cfg = make_cfg(ckpt, tmp_path, max_steps=6, checkpoint_every=1, **{"dpo.reference": "precomputed"})
+    trainer = DPOTrainer(cfg, mesh=one_device())
+    # A corrupted reference value for one pair: the loss turns NaN at the first step whose batch holds it.
+    order = [b["index"] for b in DPOTrainer(cfg, mesh=one_device()).data]
+    victim = int(order[2][0])
+    trainer.data.ref_logps[victim, 0] = np.nan
+    with pytest.raises(UserError, match=r"step 3: loss is nan.*Last good checkpoint: step 2"):
+        trainer.train()
+    assert DPOTrainer(cfg, mesh=one_device()).restore() == 2
+
+
+def test_precomputed_reference_and_grad_accumulation_give_the_same_losses(ckpt, tmp_path):
+    base = DPOTrainer(make_cfg(ckpt, tmp_path / "a", max_steps=2), mesh=one_device())
+    pre = DPOTrainer(make_cfg(ckpt, tmp_path / "b", max_steps=2, **{"dpo.reference": "precomputed"}),
+                     mesh=one_device())
+    accum = DPOTrainer(make_cfg(ckpt, tmp_path / "c", max_steps=2, **{"optim.grad_accum": 2}), mesh=one_device())
+    assert pre.frozen is None  # no reference weights kept
+    assert (tmp_path / "b" / "reference_logps.npz").is_file()
+    expected = losses(base.train())
+    np.testing.assert_allclose(losses(pre.train()), expected, atol=1e-5)
+    np.testing.assert_allclose(losses(accum.train()), expected, atol=1e-5)
+
+
+def test_lora_starts_at_ln2_learns_and_exports_merged(ckpt, tmp_path):
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    cfg = make_cfg(ckpt, tmp_path / "run", max_steps=4, export_dir=str(tmp_path / "hf"),
+                   **{"lora.rank": 4, "lora.alpha": 8.0, "optim.learning_rate": 1e-2})
+    trainer = DPOTrainer(cfg, mesh=one_device())
+    assert set(trainer.state["params"]["layers"]) == set(cfg.lora.targets)  # only adapters are trained
+    out = trainer.train()
+    assert abs(out["history"][0]["loss"] - math.log(2)) < 1e-5 and out["history"][-1]["loss"] < math.log(2)
+    ids = np.asarray([[0, 1, 87, 85, 71, 84, 201, 42]])
+    ours = np.asarray(trainer.policy_model()(ids))
+    hf = AutoModelForCausalLM.from_pretrained(str(tmp_path / "hf"), dtype=torch.float32).eval()
+    with torch.no_grad():
+        theirs = hf(torch.tensor(ids)).logits.numpy()
+    np.testing.assert_allclose(ours, theirs, atol=1e-4)
+    base = AutoModelForCausalLM.from_pretrained(str(ckpt), dtype=torch.float32).eval()
+    with torch.no_grad():
+        assert np.abs(base(torch.tensor(ids)).logits.numpy() - theirs).max() > 1e-3  # the adapters were merged in
+    assert (tmp_path / "hf" / "tokenizer_config.json").is_file()
