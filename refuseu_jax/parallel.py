@@ -100,6 +100,8 @@ def spec_for(path: str, shape: Sequence[int], mesh: Mesh, rules=PARTITION_RULES)
         size = math.prod(mesh.shape[n] for n in names)
         # Odd test configs (and odd vocabularies) must still run; they lose that axis' split for this array only.
         fitted.append(axis if size > 1 and dim % size == 0 else None)
+    while fitted and fitted[-1] is None:  # canonical form: P() for "replicated", whatever the rank
+        fitted.pop()
     return P(*fitted)
 
 

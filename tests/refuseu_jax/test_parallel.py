@@ -1,0 +1,71 @@
+"""Mesh construction, partition rules and the distributed hook (8 fake CPU devices from tests/conftest.py)."""
+
+from __future__ import annotations
+
+import jax
+import numpy as np
+import pytest
+from jax.sharding import PartitionSpec as P
+
+from refuseu_jax import parallel
+from refuseu_jax.models.config import get_preset
+from refuseu_jax.models.llama import param_shapes
+from refuseu_jax.parallel import MeshConfig, batch_sharding, make_mesh, param_shardings, shard_params, spec_for
+
+
+def test_mesh_sizes_fill_the_rest_and_reject_impossible_shapes():
+    assert jax.device_count() == 8
+    assert MeshConfig().resolve(8) == (1, 8, 1)
+    assert MeshConfig(data=2, fsdp=-1, tensor=2).resolve(8) == (2, 2, 2)
+    assert MeshConfig(data=-1, fsdp=1, tensor=4).resolve(8) == (2, 1, 4)
+    for bad in (MeshConfig(data=3), MeshConfig(data=-1, fsdp=-1), MeshConfig(data=2, fsdp=2, tensor=1),
+                MeshConfig(tensor=0)):
+        with pytest.raises(ValueError):
+            bad.resolve(8)
+    mesh = make_mesh(MeshConfig(data=2, fsdp=2, tensor=2))
+    assert dict(mesh.shape) == {"data": 2, "fsdp": 2, "tensor": 2}
+    assert make_mesh(MeshConfig(), devices=jax.devices()[:1]).devices.size == 1  # one device works too
+
+
+def test_rules_cover_every_parameter_and_split_the_big_ones():
+    mesh = make_mesh(MeshConfig(data=2, fsdp=2, tensor=2))
+    cfg = get_preset("llama-3.1-8b")
+    specs = {"/".join(k): s.spec for k, s in param_shardings(mesh, param_shapes(cfg.replace(num_layers=2))).items()}
+    assert specs["embed/embedding"] == P("tensor", "fsdp")
+    assert specs["layers/q_proj/kernel"] == P(None, "fsdp", "tensor")
+    assert specs["layers/down_proj/kernel"] == P(None, "tensor", "fsdp")
+    assert specs["lm_head/kernel"] == P("fsdp", "tensor")
+    assert specs["final_norm/scale"] == P() and specs["layers/attn_norm/scale"] == P()
+
+
+def test_axes_that_do_not_divide_are_dropped_and_unknown_parameters_fail():
+    mesh = make_mesh(MeshConfig(data=2, fsdp=2, tensor=2))
+    assert spec_for("embed/embedding", (101, 64), mesh) == P(None, "fsdp")  # odd vocabulary: not split over tensor
+    assert spec_for("opt_state/mu/layers/up_proj/kernel", (2, 64, 96), mesh) == P(None, "fsdp", "tensor")
+    assert spec_for("count", (), mesh) == P()
+    with pytest.raises(ValueError, match="no partition rule"):
+        spec_for("layers/new_thing/kernel", (2, 4, 4), mesh)
+
+
+def test_shard_params_and_batch_sharding_place_real_arrays():
+    mesh = make_mesh(MeshConfig(data=2, fsdp=2, tensor=2))
+    params = {"layers": {"gate_proj": {"kernel": np.arange(2 * 8 * 4, dtype=np.float32).reshape(2, 8, 4)}}}
+    placed = shard_params(params, mesh)
+    kernel = placed["layers"]["gate_proj"]["kernel"]
+    assert {s.data.shape for s in kernel.addressable_shards} == {(2, 4, 2)}
+    np.testing.assert_array_equal(np.asarray(kernel), params["layers"]["gate_proj"]["kernel"])
+    batch = jax.device_put(np.zeros((8, 5), np.int32), batch_sharding(mesh))
+    assert {s.data.shape for s in batch.addressable_shards} == {(2, 5)}  # split 4 ways, replicated over tensor
+
+
+def test_initialize_distributed_is_a_no_op_on_one_host(monkeypatch):
+    for name in ("JAX_COORDINATOR_ADDRESS", "JAX_NUM_PROCESSES", "JAX_PROCESS_ID", "REFUSEU_DISTRIBUTED"):
+        monkeypatch.delenv(name, raising=False)
+    calls = []
+    monkeypatch.setattr(jax.distributed, "initialize", lambda *a, **k: calls.append((a, k)))
+    assert parallel.initialize_distributed() is False
+    assert parallel.initialize_distributed("127.0.0.1:1234", num_processes=1, process_id=0) is False
+    assert calls == []
+    # With a coordinator and several processes it hands over to jax.distributed (mocked: no second process here).
+    assert parallel.initialize_distributed("127.0.0.1:1234", num_processes=2, process_id=0) is True
+    assert calls == [(("127.0.0.1:1234", 2, 0), {})]
