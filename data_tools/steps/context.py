@@ -8,6 +8,7 @@ from pathlib import Path
 
 from data_tools.build_config import BuildConfig
 from data_tools.clients.config import EndpointConfig
+from data_tools.clients.llm import CallFailure, ChatClient
 from data_tools.errors import UserError
 from data_tools.steps.layout import BuildDir
 
@@ -89,8 +90,6 @@ class StepContext:
     def chat(self, role: str, endpoint: EndpointConfig):
         key = (role, endpoint.endpoint_id, endpoint.model)
         if key not in self._clients:
-            from data_tools.clients.llm import ChatClient
-
             self._clients[key] = ChatClient(role, endpoint, cache=self.cache)
         return self._clients[key]
 
@@ -125,8 +124,6 @@ class StepContext:
 
 
 def _is_failure(result) -> bool:
-    from data_tools.clients.llm import CallFailure
-
     return isinstance(result, CallFailure)
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from data_tools.clients.llm import ChatRequest
 from data_tools.judges import (ADJUDICATOR, Verdict, ensemble, llama_guard_messages, load_judge_prompt,
                                needs_adjudication, parse_llama_guard, parse_polyguard, parse_safe_unsafe,
                                polyguard_messages)
@@ -23,16 +24,12 @@ from data_tools.steps.layout import read_jsonl, write_jsonl_atomic
 
 
 def _lg_request(cfg, prompt: str, response: str | None):
-    from data_tools.clients.llm import ChatRequest
-
     # First-token log-probs give Llama Guard's unsafe score, which the model card uses as the confidence.
     return ChatRequest(messages=llama_guard_messages(prompt, response), max_tokens=cfg.filter.llama_guard_max_tokens,
                        temperature=0.0, logprobs=True, top_logprobs=5)
 
 
 def _pg_request(cfg, prompt: str, response: str | None):
-    from data_tools.clients.llm import ChatRequest
-
     return ChatRequest(messages=polyguard_messages(prompt, response), max_tokens=cfg.filter.polyguard_max_tokens,
                        temperature=0.0)
 
@@ -57,8 +54,6 @@ def judge(ctx, items: list[tuple[str, str | None]], desc: str) -> list[dict[str,
 
 def adjudicate(ctx, items: list[tuple[str, str]], verdicts: list[dict[str, Verdict]], desc: str) -> None:
     """Add the adjudicator's verdict to every response verdict set where the two guards disagree."""
-    from data_tools.clients.llm import ChatRequest
-
     cfg = ctx.cfg
     prompt = load_judge_prompt(cfg.filter.adjudicator_prompt)
     todo = [i for i, v in enumerate(verdicts) if needs_adjudication(v)]

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from collections import Counter
 
+from data_tools.clients.llm import ChatRequest
+from data_tools.errors import UserError
 from data_tools.steps import langcheck
 from data_tools.steps.common import fill, load_template, stable_hash, stable_int
 from data_tools.steps.dedup import DuplicateIndex
@@ -50,8 +52,6 @@ def load_material(ctx, seeds) -> dict:
             material[lang] = english
             continue
         if lang not in translated:
-            from data_tools.errors import UserError
-
             raise UserError(f"{ctx.build.material}: no material for language {lang!r} (rerun `refuseu-data translate`)")
         material[lang] = translated[lang]
     return material
@@ -59,8 +59,6 @@ def load_material(ctx, seeds) -> dict:
 
 def build_request(template: dict, material: dict, lang: str, category: str, style: str, seed_text: str,
                   cfg, request_seed: int):
-    from data_tools.clients.llm import ChatRequest
-
     source = cfg.generate.template or "data_tools/prompts/generate.yaml"
     fields = dict(
         language=LANGUAGE_NAMES[lang],

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from data_tools.clients.llm import ChatRequest
 from data_tools.steps import langcheck
 from data_tools.steps.common import fill, load_template
 from data_tools.steps.layout import read_jsonl, write_jsonl_atomic
@@ -18,8 +19,6 @@ ROLES = ("refuser", "complier")
 
 
 def respond_requests(cfg, template: dict, role: str, prompts: list[dict]) -> list:
-    from data_tools.clients.llm import ChatRequest
-
     source = cfg.respond.template or "data_tools/prompts/respond.yaml"
     requests = []
     for row in prompts:
