@@ -75,6 +75,8 @@ class StepContext:
     ledger: Ledger = field(default_factory=Ledger)
     _cache: object = None
     _clients: dict = field(default_factory=dict)
+    # Stats of clients that are not ChatClients (the DeepL translator), by label, for the step report.
+    other_client_stats: dict = field(default_factory=dict)
 
     @property
     def cache(self):

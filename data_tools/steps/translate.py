@@ -28,6 +28,7 @@ def _account(ctx, tr, texts_by_lang: dict[str, list[str]]) -> None:
     tally = ctx.ledger.tally("translator")
     price = ctx.cfg.endpoints.translator.price_per_mchar
     total_chars = sum(len(t) for texts in texts_by_lang.values() for t in set(texts) if t.strip())
+    ctx.other_client_stats["translator (DeepL)"] = tr.stats.as_dict()
     tally.calls += sum(len(texts) for texts in texts_by_lang.values())
     tally.cached += tr.stats.cache_hits
     tally.characters += total_chars

@@ -154,3 +154,15 @@ def test_no_cache_pays_again(tmp_path, config, servers):
     assert servers[0].request_count == first
     assert run("build", "-b", out, "--no-cache").exit_code == 0
     assert servers[0].request_count == 2 * first
+
+
+def test_set_overrides_an_endpoint(tmp_path, servers, api_key):
+    oa, dl = servers
+    config = write_config(tmp_path / "build.yaml", "http://127.0.0.1:9/v1", dl.url, api_key.env, **SMALL)
+    out = tmp_path / "out"
+    result = run("build", "-b", out, "-c", config, *[f"--set=endpoints.{role}.base_url={oa.url}" for role in (
+        "generator", "refuser", "complier", "llama_guard", "polyguard", "adjudicator")])
+    assert result.exit_code == 0, result.output
+    assert oa.request_count > 0 and (out / "export" / "refuseu").is_dir()
+    saved = (out / "config.yaml").read_text()
+    assert oa.url in saved and "127.0.0.1:9/" not in saved and api_key.value not in saved
