@@ -5,7 +5,9 @@ from __future__ import annotations
 import click
 
 from data_tools.cli import UserErrorGroup
+from refuseu_jax.commands.evaluate import eval_command, report_command
 from refuseu_jax.commands.models import chat, convert, models
+from refuseu_jax.commands.sample import sample
 
 
 @click.group(cls=UserErrorGroup)
@@ -16,6 +18,9 @@ def main():
 main.add_command(models)
 main.add_command(convert)
 main.add_command(chat)
+main.add_command(sample)
+main.add_command(eval_command)
+main.add_command(report_command)
 
 
 if __name__ == "__main__":
