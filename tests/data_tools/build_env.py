@@ -10,6 +10,9 @@ CATEGORIES = ["S1", "S2", "S9"]
 STYLES = ["Slang", "Role Play", "Hypotheticals", "Word Play"]
 PER_CELL = 2
 TEST_PER_CATEGORY = 2
+# A build of 4 prompts (en, de; one category; two styles) for tests of single behaviours.
+SMALL = dict(langs=["en", "de"], categories=["S1"], styles=["Slang", "Role Play"],
+             generate={"per_cell": 1, "max_rounds": 2}, split={"test_per_category": 1})
 
 
 def endpoint(url: str, model: str, key_env: str | None) -> dict:

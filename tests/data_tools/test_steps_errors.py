@@ -8,13 +8,11 @@ import pytest
 from click.testing import CliRunner
 
 from data_tools.cli import main
-from tests.data_tools.build_env import write_config
+from tests.data_tools.build_env import SMALL, write_config
 from tests.data_tools.fake_services import build_responder, deepl_translator
 from tests.servers.deepl_server import DeepLServer
 from tests.servers.openai_server import OpenAIServer
 
-SMALL = dict(langs=["en", "de"], categories=["S1"], styles=["Slang", "Role Play"],
-             generate={"per_cell": 1, "max_rounds": 2}, split={"test_per_category": 1})
 
 
 @pytest.fixture

@@ -8,9 +8,8 @@ from click.testing import CliRunner
 
 from data_tools.cli import main
 from data_tools.schema import read_records
-from tests.data_tools.build_env import write_config
+from tests.data_tools.build_env import SMALL, write_config
 from tests.data_tools.fake_services import build_responder
-from tests.data_tools.test_build_errors import SMALL
 from tests.servers.deepl_server import DeepLServer
 from tests.servers.openai_server import OpenAIServer
 
