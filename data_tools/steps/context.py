@@ -3,6 +3,7 @@ calls, cache hits, failures and cost that ends up in the step's report and the b
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -98,23 +99,34 @@ class StepContext:
     def run_chat(self, role: str, endpoint: EndpointConfig, requests: list, desc: str) -> list:
         """Send `requests` through the role's client and tally them. Any call that still failed after the
         client's retries stops the step: its successful calls are cached, so a rerun pays only for the rest."""
-        if not requests:
-            return []
-        results = self.chat(role, endpoint).run(requests, desc=desc)
-        tally = self.ledger.tally(role)
+        return self.run_chats([ChatJob(role, endpoint, requests, desc)])[0]
+
+    def run_chats(self, jobs: list["ChatJob"]) -> list[list]:
+        """Several roles at once (e.g. refuser and complier, or both guards): each role keeps its own concurrency
+        limit, and a step waits for the slowest endpoint instead of the sum of all of them."""
+        async def gather():
+            return await asyncio.gather(*(self.chat(j.role, j.endpoint).arun(j.requests, desc=j.desc)
+                                          if j.requests else _nothing() for j in jobs))
+
+        all_results = asyncio.run(gather())
+        for job, results in zip(jobs, all_results):
+            self._tally(job, results)
+        return all_results
+
+    def _tally(self, job: "ChatJob", results: list) -> None:
+        tally = self.ledger.tally(job.role)
         failures = []
         for result in results:
-            if _is_failure(result):
+            if isinstance(result, CallFailure):
                 tally.failures += 1
                 failures.append(result)
                 continue
             usage = result.usage or {}
             prompt, completion = int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
             tally.add(cached=bool(result.cached), prompt_tokens=prompt, completion_tokens=completion,
-                      cost=chat_cost(endpoint, prompt, completion))
+                      cost=chat_cost(job.endpoint, prompt, completion))
         if failures:
-            raise_failures(role, endpoint.endpoint_id, failures, len(requests))
-        return results
+            raise_failures(job.role, job.endpoint.endpoint_id, failures, len(job.requests))
 
     def close(self) -> None:
         for client in self._clients.values():
@@ -125,8 +137,16 @@ class StepContext:
             self._cache.close()
 
 
-def _is_failure(result) -> bool:
-    return isinstance(result, CallFailure)
+@dataclass(frozen=True)
+class ChatJob:
+    role: str
+    endpoint: EndpointConfig
+    requests: list
+    desc: str
+
+
+async def _nothing() -> list:
+    return []
 
 
 def chat_cost(endpoint: EndpointConfig, prompt_tokens: int, completion_tokens: int) -> float | None:

@@ -19,6 +19,7 @@ from data_tools.judges import (ADJUDICATOR, Verdict, ensemble, llama_guard_messa
                                needs_adjudication, parse_llama_guard, parse_polyguard, parse_safe_unsafe,
                                polyguard_messages)
 from data_tools.schema import make_record
+from data_tools.steps.context import ChatJob
 from data_tools.steps.layout import read_jsonl, write_jsonl_atomic
 
 
@@ -38,10 +39,12 @@ def judge(ctx, items: list[tuple[str, str | None]], desc: str) -> list[dict[str,
     """Both guards on each (prompt, response-or-None) -> [{guard name: Verdict}]. For a prompt-only item the
     PolyGuard verdict is its request verdict; otherwise its response verdict."""
     cfg = ctx.cfg
-    lg = ctx.run_chat("llama_guard", cfg.endpoints.llama_guard, [_lg_request(cfg, p, r) for p, r in items],
-                      desc=f"{desc} (llama_guard)")
-    pg = ctx.run_chat("polyguard", cfg.endpoints.polyguard, [_pg_request(cfg, p, r) for p, r in items],
-                      desc=f"{desc} (polyguard)")
+    lg, pg = ctx.run_chats([
+        ChatJob("llama_guard", cfg.endpoints.llama_guard, [_lg_request(cfg, p, r) for p, r in items],
+                desc=f"{desc} (llama_guard)"),
+        ChatJob("polyguard", cfg.endpoints.polyguard, [_pg_request(cfg, p, r) for p, r in items],
+                desc=f"{desc} (polyguard)"),
+    ])
     verdicts = []
     for (_, response), lg_result, pg_result in zip(items, lg, pg):
         poly = parse_polyguard(pg_result.text)

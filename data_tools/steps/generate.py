@@ -18,6 +18,7 @@ from data_tools.clients.llm import ChatRequest
 from data_tools.errors import UserError
 from data_tools.steps import langcheck
 from data_tools.steps.common import fill, load_template, stable_hash, stable_int
+from data_tools.steps.context import ChatJob
 from data_tools.steps.dedup import DuplicateIndex
 from data_tools.steps.layout import read_json, write_jsonl_atomic
 from data_tools.steps.material import english_material
@@ -143,12 +144,13 @@ def _ask(ctx, wanted, seed_table, material, template, generators, round_no) -> l
         requests.append(build_request(template, material[lang], lang, category, style, seed_text, cfg, request_seed))
         seeds_used.append(seed)
         per_endpoint.setdefault(slot % len(generators), []).append(i)
+    order = sorted(per_endpoint)
+    jobs = [ChatJob("generator" if g == 0 else f"generator[{g}]", generators[g],
+                    [requests[i] for i in per_endpoint[g]], desc=f"generate round {round_no + 1} ({generators[g].model})")
+            for g in order]
     answers: list = [None] * len(wanted)
-    for g, indices in sorted(per_endpoint.items()):
-        role = "generator" if g == 0 else f"generator[{g}]"
-        results = ctx.run_chat(role, generators[g], [requests[i] for i in indices],
-                               desc=f"generate round {round_no + 1} ({generators[g].model})")
-        for i, result in zip(indices, results):
+    for g, results in zip(order, ctx.run_chats(jobs)):
+        for i, result in zip(per_endpoint[g], results):
             answers[i] = (result.text, seeds_used[i], generators[g])
     return answers
 

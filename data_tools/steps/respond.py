@@ -12,6 +12,7 @@ from collections import Counter
 from data_tools.clients.llm import ChatRequest
 from data_tools.steps import langcheck
 from data_tools.steps.common import fill, load_template
+from data_tools.steps.context import ChatJob
 from data_tools.steps.layout import read_jsonl, write_jsonl_atomic
 from data_tools.taxonomy import LANGUAGE_NAMES
 
@@ -33,11 +34,10 @@ def run_respond(ctx) -> dict:
     cfg = ctx.cfg
     prompts = read_jsonl(ctx.build.prompts, "generate" if cfg.mode == "native" else "translate")
     template = load_template(cfg.respond.template, "respond.yaml", {role: ("system",) for role in ROLES})
-    answers = {}
-    for role in ROLES:
-        endpoint = getattr(cfg.endpoints, role)
-        results = ctx.run_chat(role, endpoint, respond_requests(cfg, template, role, prompts), desc=f"respond ({role})")
-        answers[role] = [(r.text or "").strip() for r in results]
+    jobs = [ChatJob(role, getattr(cfg.endpoints, role), respond_requests(cfg, template, role, prompts),
+                    desc=f"respond ({role})") for role in ROLES]
+    answers = {job.role: [(r.text or "").strip() for r in results]
+               for job, results in zip(jobs, ctx.run_chats(jobs))}
     pairs, dropped, off_language = [], Counter(), Counter()
     for row, chosen, rejected in zip(prompts, answers["refuser"], answers["complier"]):
         if not chosen or not rejected:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -164,3 +165,17 @@ def test_set_overrides_an_endpoint(tmp_path, servers, api_key):
     assert oa.request_count > 0 and (out / "export" / "refuseu").is_dir()
     saved = (out / "config.yaml").read_text()
     assert oa.url in saved and "127.0.0.1:9/" not in saved and api_key.value not in saved
+
+
+def test_cells_are_spread_over_several_generators(tmp_path, servers, api_key):
+    oa, dl = servers
+    config = write_config(tmp_path / "build.yaml", oa.url, dl.url, api_key.env,
+                          **dict(SMALL, generate={"per_cell": 2, "max_rounds": 3}))
+    out = tmp_path / "out"
+    extra = f"--set=endpoints.extra_generators=[{{base_url: '{oa.url}', model: gen-large, api_key_env: {api_key.env}}}]"
+    assert run("translate", "-b", out, "-c", config, extra).exit_code == 0
+    result = run("generate", "-b", out)
+    assert result.exit_code == 0, result.output
+    prompts = [json.loads(line) for line in (out / "prompts.jsonl").read_text().splitlines()]
+    assert {p["meta"]["generator"] for p in prompts} == {"gen-small", "gen-large"}
+    assert {b["model"] for b in oa.requests} >= {"gen-small", "gen-large"}
