@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 
 from data_tools.build_config import CHAT_ROLES
-from data_tools.taxonomy import LANGUAGE_NAMES
+from data_tools.taxonomy import LANGUAGE_NAMES, LANGUAGES
 
 
 FILTER_RULES = {
@@ -20,11 +20,11 @@ FILTER_RULES = {
 }
 
 
-def _table(title: str, counts: dict, columns: tuple[str, ...]) -> str:
-    """A markdown table of counts: one row per key, one column per split (or other column key)."""
+def _table(title: str, counts: dict, columns: tuple[str, ...], order=None) -> str:
+    """A markdown table of counts: one row per key (sorted, or in `order`), one column per split."""
     lines = [f"### {title}", "", "| | " + " | ".join(columns) + " | total |",
              "|---|" + "---:|" * (len(columns) + 1)]
-    for key in sorted(counts):
+    for key in [k for k in order if k in counts] if order else sorted(counts):
         row = [counts[key].get(c, 0) for c in columns]
         lines.append(f"| {key} | " + " | ".join(map(str, row)) + f" | {sum(row)} |")
     return "\n".join(lines) + "\n"
@@ -95,8 +95,9 @@ def render_card(cfg, records: list[dict], mixes: dict[str, list[dict]], reports_
         f"by (category, style) group; test holds {cfg.split.test_per_category} records per category per language.\n",
         FILTER_RULES[cfg.filter.rule] + "\n",
         "## Counts\n",
-        _table("Per language", {f"{k} ({LANGUAGE_NAMES[k]})": v for k, v in _by(records, "lang").items()}, splits),
-        _table("Per category", _by(records, "category"), splits),
+        _table("Per language", {f"{k} ({LANGUAGE_NAMES[k]})": v for k, v in _by(records, "lang").items()}, splits,
+               order=[f"{k} ({LANGUAGE_NAMES[k]})" for k in LANGUAGES]),
+        _table("Per category", _by(records, "category"), splits, order=list(cfg.category_ids)),
         _table("Per style", _by(records, "style"), splits),
         "### Training mixes (train part; every mix shares the full test split)\n",
         "| mix | records | languages |", "|---|---:|---|",
