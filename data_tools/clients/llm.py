@@ -31,6 +31,7 @@ import math
 import random
 import time
 import weakref
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -196,7 +197,14 @@ class ChatClient:
     # ---------------------------------------------------------------- public entry points
     def run(self, requests: Sequence[ChatRequest], desc: str | None = None) -> list[ChatResult | CallFailure]:
         """Blocking wrapper around `arun` (for code that is not async)."""
-        return asyncio.run(self.arun(requests, desc=desc))
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(self.arun(requests, desc=desc))
+        # Called from inside an event loop (a notebook, an async caller that did not await arun): asyncio.run would
+        # refuse, so the run gets its own loop on a worker thread. The cache is safe to share across threads.
+        with ThreadPoolExecutor(1, thread_name_prefix=f"chat-{self.role}") as pool:
+            return pool.submit(asyncio.run, self.arun(requests, desc=desc)).result()
 
     async def arun(self, requests: Sequence[ChatRequest], desc: str | None = None) -> list[ChatResult | CallFailure]:
         results: list[ChatResult | CallFailure | None] = [None] * len(requests)

@@ -35,6 +35,18 @@ def test_results_come_back_in_input_order_with_usage(openai_server):
     assert openai_server.request_count == 30
 
 
+def test_run_works_inside_a_running_event_loop(openai_server):
+    import asyncio
+
+    client = ChatClient("generator", endpoint_for(openai_server), progress=False)
+
+    async def notebook_cell():
+        return client.run([ask("from inside a loop")])
+
+    [result] = asyncio.run(notebook_cell())
+    assert result.text == COMPLIANCE
+
+
 def test_request_body_on_the_wire(openai_server):
     cfg = endpoint_for(openai_server, model="refuser-model", params={"top_p": 0.9})
     client = ChatClient("refuser", cfg, progress=False)
