@@ -8,7 +8,7 @@ One `ChatClient` per role (generator, refuser, complier, llama_guard, polyguard,
 
 What this layer decides, so callers do not have to:
 - Cache first: a request whose (endpoint, model, body) is in the cache is answered from it with no network call;
-  every answer from the network is committed before the next one is handed back.
+  identical requests in one run are sent once; every answer from the network is committed as soon as it arrives.
 - Concurrency: at most `max_concurrency` requests in flight per client (a semaphore shared by every `arun` on the
   same event loop), and `requests_per_minute` spacing between request starts.
 - Retries: 429, 5xx, 408/409, timeouts and dropped connections are retried up to `max_retries` times with
@@ -19,7 +19,7 @@ What this layer decides, so callers do not have to:
 - Failures no rerun fixes stop the run at once: 401/403 (and 402, out of credit) raise `EndpointAuthError`, a
   `UserError`, naming the role, URL and the key's environment variable.
 - The key is read from the environment only when a network call is needed (a fully cached rerun needs none), and
-  is scrubbed from every message this module produces.
+  is scrubbed from every message this module produces (and, by config.read_key, from every log record).
 """
 
 from __future__ import annotations
