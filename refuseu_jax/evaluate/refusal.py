@@ -98,3 +98,18 @@ def validate(judge: RefusalJudge | None = None, rows: list[dict] | None = None) 
                          for lang in order},
         "misses": misses,
     }
+
+
+def crosscheck_on_bundled_pairs(judge: RefusalJudge | None = None) -> dict:
+    """Accuracy on the bundled sample's preference pairs (chosen = refusal, rejected = compliance opener).
+
+    Those texts were written independently of the phrasebook and were never used to tune it, so this is the
+    less optimistic of the two validation figures."""
+    text = resources.files("data_tools").joinpath("sample", "refuseu_sample.jsonl").read_text("utf-8")
+    rows = []
+    for line in text.splitlines():
+        if line.strip():
+            record = json.loads(line)
+            rows.append({"lang": record["lang"], "response": record["chosen"][-1]["content"], "refusal": True})
+            rows.append({"lang": record["lang"], "response": record["rejected"][-1]["content"], "refusal": False})
+    return validate(judge, rows)

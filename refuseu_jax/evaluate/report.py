@@ -63,11 +63,17 @@ def markdown_run(m: dict) -> str:
                              [[lang, rate_cell(r)] for lang, r in section["lang"].items()])]
         parts += ["", _table(["category", "rate"], [[c, rate_cell(r)] for c, r in section["category"].items()])]
     validation = m["non_refusal_rate"].get("judge_validation")
-    if validation:
-        parts += ["", "### Refusal judge accuracy on the labelled held-out set", "",
-                  _table(["language", "n", "accuracy"],
-                         [["all", validation["n"], pct(validation["accuracy"])]] +
-                         [[lang, v["n"], pct(v["accuracy"])] for lang, v in validation["per_language"].items()])]
+    crosscheck = m["non_refusal_rate"].get("judge_crosscheck")
+    if validation and crosscheck:
+        parts += ["", "### Refusal judge accuracy (%)", "",
+                  "Held-out: labelled responses shipped for this purpose (written with the phrasebook, so "
+                  "optimistic). Cross-check: the bundled training pairs, written independently.", "",
+                  _table(["language", "held-out n", "held-out acc.", "cross-check n", "cross-check acc."],
+                         [["all", validation["n"], pct(validation["accuracy"]), crosscheck["n"],
+                           pct(crosscheck["accuracy"])]] +
+                         [[lang, v["n"], pct(v["accuracy"]), crosscheck["per_language"].get(lang, {}).get("n", 0),
+                           pct(crosscheck["per_language"].get(lang, {}).get("accuracy"))]
+                          for lang, v in validation["per_language"].items()])]
     lc = m["language_consistency"]
     parts += ["", "## Language consistency (response in the prompt's language, py3langid over the 12)", "",
               _table(["language", "consistent %"], [["all", rate_cell(lc["overall"])]] +

@@ -206,18 +206,19 @@ def _rates(breakdown: dict) -> dict:
 
 
 def compute_metrics(rows: list[dict], judges: JudgesSection, status: dict, seed: int = 0) -> dict:
-    from refuseu_jax.evaluate.refusal import validate
+    from refuseu_jax.evaluate.refusal import crosscheck_on_bundled_pairs, validate
 
     flat = [{"lang": r["lang"], "category": r.get("category") or "unknown",
              "non_refusal": None if r["refusal"]["refusal"] is None else not r["refusal"]["refusal"],
              "unsafe": r.get("decision", {}).get("unsafe")} for r in rows]
-    validation = validate()
+    validation, crosscheck = validate(), crosscheck_on_bundled_pairs()
     out = {
         "n": len(rows),
         "non_refusal_rate": {
             "judge": "offline refusal judge (phrasebook); a proxy, not the guard-ensemble ASR",
             **_rates(metrics.asr_breakdown(flat, "non_refusal", seed)),
             "judge_validation": {k: validation[k] for k in ("n", "accuracy", "per_language")},
+            "judge_crosscheck": {k: crosscheck[k] for k in ("n", "accuracy", "per_language")},
         },
         "language_consistency": _rates(metrics.language_consistency(rows, seed=seed)),
         "judge_status": {name: dict(counts) for name, counts in status.items()},

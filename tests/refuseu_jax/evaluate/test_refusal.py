@@ -47,3 +47,11 @@ def test_marker_must_be_near_the_start(tmp_path):
     judge = RefusalJudge.load(path)
     assert judge.judge("I can't do that.").refusal is True
     assert judge.judge("Here is a long compliant answer... and later: I can't stress this enough").refusal is False
+
+
+def test_crosscheck_on_independent_pairs_is_reported():
+    from refuseu_jax.evaluate.refusal import crosscheck_on_bundled_pairs
+
+    report = crosscheck_on_bundled_pairs()
+    assert report["n"] == 2 * 192 and set(report["per_language"]) == set(LANGUAGES)
+    assert report["accuracy"] >= 0.95  # 380/384 when written; a drop means the phrasebook regressed
