@@ -18,7 +18,6 @@ token of the vocabulary stops the loop there, and every stop string truncates th
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import math
 from dataclasses import dataclass
@@ -295,7 +294,3 @@ def _cut_at_stop(row: np.ndarray, stop_ids: Sequence[int]) -> list[int]:
 
 def _round_up(n: int, multiple: int) -> int:
     return int(math.ceil(n / multiple) * multiple) if multiple > 1 else n
-
-
-def replace(config: SamplingConfig, **changes) -> SamplingConfig:
-    return dataclasses.replace(config, **changes)

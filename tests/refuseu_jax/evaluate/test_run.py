@@ -126,3 +126,16 @@ def test_sample_command_over_test_split(tmp_path):
     assert all(set(r) >= {"prompt", "lang", "category", "style", "response"} for r in rows)
     result = CliRunner().invoke(main, ["sample", "--model", str(tmp_path / "tiny"), "--data", "bundled"])
     assert result.exit_code == 2 and "--out" in result.output
+
+
+@pytest.mark.parametrize("name", ["default.yaml", "paper.yaml", "jax_guard.yaml"])
+def test_shipped_eval_configs_load(name):
+    from pathlib import Path
+
+    from data_tools.configuration import load_config
+    from data_tools.judges import check_rule
+    from refuseu_jax.evaluate.run import EvalConfig
+
+    cfg = load_config(EvalConfig, Path(__file__).parents[3] / "configs" / "eval" / name)
+    if cfg.judges.guards:
+        check_rule(cfg.judges.rule, [g.name for g in cfg.judges.guards])
