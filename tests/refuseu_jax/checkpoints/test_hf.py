@@ -129,6 +129,22 @@ def _add_tokenizer(path):
     PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="w2", pad_token="w0").save_pretrained(path)
 
 
+def test_layer_by_layer_loading_equals_whole_parameter_loading(tmp_path):
+    from flax import nnx
+
+    _, src = _save_tiny(tmp_path, rope_scaling=LLAMA3_ROPE)
+    cfg = ModelConfig.from_hf(src)
+    # A zero budget forces every stacked parameter through the donated per-layer write (the path big models take).
+    per_layer = hf.load_hf_params(src, cfg, host_budget_bytes=0)
+    whole = nnx.state(from_pretrained(src), nnx.Param).to_pure_dict()
+    jax.tree.map(lambda a, b: np.testing.assert_array_equal(np.asarray(a), np.asarray(b)), per_layer, whole)
+    assert per_layer["layers"]["q_proj"]["kernel"].shape == (2, 32, 32)
+    half = hf.load_hf_params(src, cfg, dtype="bfloat16", host_budget_bytes=0)  # cast while loading
+    assert half["layers"]["up_proj"]["kernel"].dtype == jnp.bfloat16
+    np.testing.assert_array_equal(np.asarray(half["layers"]["up_proj"]["kernel"]),
+                                  np.asarray(whole["layers"]["up_proj"]["kernel"].astype(jnp.bfloat16)))
+
+
 def test_sharded_export_writes_an_index_and_loads_back(tmp_path):
     ref, src = _save_tiny(tmp_path, rope_scaling=LLAMA3_ROPE)
     model = from_pretrained(src)
