@@ -37,10 +37,12 @@ def test_greedy_matches_transformers_with_padding_and_eos(tiny):
     eos = free_run[0][6]
     expected = hf_greedy(hf, prompts, 24, eos_id=eos)
     assert any(len(r) < 24 for r in expected) and any(len(r) == 24 for r in expected)
-    sampler = Sampler(model, eos_ids=[eos], pad_id=0)
-    # Batch size 4 over 6 prompts: the second batch is filled with copies, which must not leak into results.
-    got = sampler.generate_ids(prompts, SamplingConfig(max_new_tokens=24, batch_size=4, length_bucket=8))
-    assert got == expected
+    # Both decode paths: the model's scan over stacked layers, and the per-layer loop used on CPU.
+    for unstack in (False, True):
+        sampler = Sampler(model, eos_ids=[eos], pad_id=0, unstack_layers=unstack)
+        # Batch size 4 over 6 prompts: the second batch is filled with copies, which must not leak into results.
+        got = sampler.generate_ids(prompts, SamplingConfig(max_new_tokens=24, batch_size=4, length_bucket=8))
+        assert got == expected, f"unstack_layers={unstack}"
 
 
 def test_pad_token_generated_mid_sequence_is_not_masked(tiny):
