@@ -17,9 +17,8 @@ import io
 from collections import defaultdict
 
 from data_tools.errors import UserError
-from data_tools.schema import read_records
 from data_tools.steps.common import stable_hash
-from data_tools.steps.layout import write_json_atomic, write_text_atomic
+from data_tools.steps.layout import read_step_records, write_json_atomic, write_text_atomic
 
 GUARDS = ("llama_guard", "polyguard")
 ITEMS = ("prompt", "chosen", "rejected")
@@ -82,7 +81,7 @@ def to_html(rows: list[dict]) -> str:
 
 
 def run_audit_sample(ctx, per_language: int | None = None) -> dict:
-    records = read_records(ctx.build.split)
+    records = read_step_records(ctx.build.split, "split")
     rows = [sheet_row(r) for r in stratified_sample(records, per_language or ctx.cfg.audit.per_language, ctx.cfg.seed)]
     csv_path, html_path = ctx.build.audit / "sheet.csv", ctx.build.audit / "sheet.html"
     write_text_atomic(csv_path, to_csv(rows))

@@ -22,9 +22,9 @@ from pathlib import Path
 
 import datasets
 
-from data_tools.schema import read_records, write_jsonl_atomic
+from data_tools.schema import write_jsonl_atomic
 from data_tools.steps.card import render_card
-from data_tools.steps.layout import current_umask, mix_slug, write_text_atomic
+from data_tools.steps.layout import current_umask, mix_slug, read_step_records, write_text_atomic
 from data_tools.steps.mix import default_mix_names
 
 ARROW_COLUMNS = ("id", "source_id", "lang", "category", "style", "group", "prompt", "chosen", "rejected", "split",
@@ -52,11 +52,11 @@ def dataset_dict(train: list[dict], test: list[dict]):
 
 def run_export(ctx) -> dict:
     cfg, build = ctx.cfg, ctx.build
-    records = read_records(build.split)
+    records = read_step_records(build.split, "split")
     train = [r for r in records if r["split"] == "train"]
     test = [r for r in records if r["split"] == "test"]
     mix_names = cfg.mix.names or default_mix_names(cfg.languages, tuple(cfg.mix.high_resource))
-    mixes = {name: read_records(build.mix_file(name)) for name in mix_names}
+    mixes = {name: read_step_records(build.mix_file(name), "mix") for name in mix_names}
 
     build.root.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".export-", dir=build.root))

@@ -140,6 +140,15 @@ def read_json(path: Path, produced_by: str):
         raise UserError(f"{path}:{err.lineno}: malformed JSON ({err.msg})") from None
 
 
+def read_step_records(path: Path, produced_by: str) -> list[dict]:
+    """Schema records a step wrote, validated; a missing file names the command that makes it."""
+    from data_tools.schema import read_records
+
+    if not path.exists():
+        raise UserError(f"{path}: not found (run `refuseu-data {produced_by}` first)")
+    return read_records(path)
+
+
 def read_jsonl(path: Path, produced_by: str) -> list[dict]:
     """Intermediate (not yet schema-shaped) rows of a step's output."""
     if not path.is_file():
@@ -147,5 +156,5 @@ def read_jsonl(path: Path, produced_by: str) -> list[dict]:
     return [row for _, row in iter_jsonl(path)]
 
 
-__all__ = ["BuildDir", "mix_slug", "read_json", "read_jsonl", "write_bytes_atomic", "write_json_atomic",
+__all__ = ["BuildDir", "mix_slug", "read_json", "read_jsonl", "read_step_records", "write_bytes_atomic", "write_json_atomic",
            "write_jsonl_atomic", "write_text_atomic"]

@@ -10,9 +10,8 @@ from __future__ import annotations
 from collections import defaultdict
 
 from data_tools.errors import UserError
-from data_tools.schema import read_records
 from data_tools.steps.common import stable_hash
-from data_tools.steps.layout import write_jsonl_atomic
+from data_tools.steps.layout import read_step_records, write_jsonl_atomic
 from data_tools.taxonomy import mix_languages
 
 
@@ -60,7 +59,7 @@ def default_mix_names(langs: tuple[str, ...], high_resource: tuple[str, ...]) ->
 
 def run_mix(ctx) -> dict:
     cfg = ctx.cfg
-    records = read_records(ctx.build.split)
+    records = read_step_records(ctx.build.split, "split")
     train = [r for r in records if r["split"] == "train"]
     report = {}
     for name in cfg.mix.names or default_mix_names(cfg.languages, tuple(cfg.mix.high_resource)):

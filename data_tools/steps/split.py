@@ -12,9 +12,8 @@ import random
 from collections import defaultdict
 
 from data_tools.errors import UserError
-from data_tools.schema import read_records
 from data_tools.steps.common import stable_hash, stable_int
-from data_tools.steps.layout import write_jsonl_atomic
+from data_tools.steps.layout import read_step_records, write_jsonl_atomic
 
 
 def choose_test_groups(records: list[dict], target: int, seed: int) -> set[str]:
@@ -72,7 +71,7 @@ def assign_splits(records: list[dict], target: int, seed: int) -> tuple[list[dic
 
 
 def run_split(ctx) -> dict:
-    records = read_records(ctx.build.filtered)
+    records = read_step_records(ctx.build.filtered, "filter")
     out, cut = assign_splits(records, ctx.cfg.split.test_per_category, ctx.cfg.seed)
     write_jsonl_atomic(ctx.build.split, out)
     counts = defaultdict(int)
