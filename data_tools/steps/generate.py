@@ -94,19 +94,18 @@ def run_generate(ctx) -> dict:
     rounds_used = 0
 
     for round_no in range(gen.max_rounds):
+        # Each round asks exactly for what every cell still lacks, with slot numbers never used before.
         wanted = []
         for cell in cells:
             deficit = gen.per_cell - len(accepted[cell])
-            wanted += [(cell, slot) for slot in range(next_slot[cell], next_slot[cell] + max(deficit, 0))]
-            next_slot[cell] += max(deficit, 0)
+            wanted += [(cell, slot) for slot in range(next_slot[cell], next_slot[cell] + deficit)]
+            next_slot[cell] += deficit
         if not wanted:
             break
         rounds_used += 1
         answers = _ask(ctx, wanted, seed_table, material, template, generators, round_no)
         for (cell, slot), (answer, seed, endpoint) in zip(wanted, answers):
             lang, category, style = cell
-            if len(accepted[cell]) >= gen.per_cell:
-                continue
             text = clean_prompt(answer)
             reason = _rejection(text, lang, gen)
             if reason is None:
@@ -127,7 +126,8 @@ def run_generate(ctx) -> dict:
     write_jsonl_atomic(out, rows)
     short = {"/".join(cell): len(rows_) for cell, rows_ in accepted.items() if len(rows_) < gen.per_cell}
     report = {"prompts": len(rows), "cells": len(cells), "per_cell": gen.per_cell, "rounds": rounds_used,
-              "dropped": dict(sorted(dropped.items())), "short_cells": short, "output": out.name}
+              "dropped": dict(sorted(dropped.items())), "short_cells": len(short), "short_cell_counts": short,
+              "output": out.name}
     return report
 
 

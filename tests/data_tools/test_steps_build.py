@@ -72,6 +72,10 @@ def test_splits_groups_ids_and_counts(built):
     generated = [json.loads(line) for line in (built["dir"] / "prompts.jsonl").read_text().splitlines()]
     assert Counter((p["lang"], p["category"], p["style"]) for p in generated) == {
         (lang, c, s): PER_CELL for lang in LANGUAGES for c in CATEGORIES for s in STYLES}
+    # the phrase-bank generator repeats itself now and then: dedup dropped those and a second round topped up
+    report = json.loads((built["dir"] / "reports" / "generate.json").read_text())["result"]
+    assert report["dropped"].get("near_duplicate", 0) + report["dropped"].get("exact_duplicate", 0) > 0
+    assert report["rounds"] >= 2 and report["short_cells"] == 0
     # prompts the scripted guards call safe ("[benign]") were filtered out; everything kept has all verdicts
     assert not any("[benign]" in r["prompt"][0]["content"] for r in records)
     assert all(set(r["labels"]) >= {"prompt", "chosen", "rejected"} for r in records)
