@@ -60,6 +60,7 @@ def test_unpermute_matches_transformers_and_inverts_llama_cpp():
     assert not np.array_equal(gguf_mod.unpermute_qk(w, 3), w)
 
 
+@pytest.mark.slow  # shares the session's SmolLM2 fixtures (~25 s once, on 2 cores)
 def test_weights_equal_transformers_gguf_dequantisation(smollm2_dir, smollm2_reference):
     ours = load_file(smollm2_dir / "model.safetensors")
     theirs = {k: v.numpy() for k, v in smollm2_reference.state_dict().items()}
@@ -70,6 +71,7 @@ def test_weights_equal_transformers_gguf_dequantisation(smollm2_dir, smollm2_ref
         np.testing.assert_array_equal(value, theirs[name], err_msg=name)
 
 
+@pytest.mark.slow  # shares the session's SmolLM2 fixtures (~25 s once, on 2 cores)
 def test_logits_match_transformers_gguf_model(smollm2_dir, chat_batch, reference_logits):
     model = from_pretrained(smollm2_dir, dtype="float32")
     ids, mask = chat_batch
@@ -85,6 +87,7 @@ def test_logits_match_transformers_gguf_model(smollm2_dir, chat_batch, reference
     np.testing.assert_array_equal(ours.argmax(-1)[decisive], reference_logits.argmax(-1)[decisive])
 
 
+@pytest.mark.slow  # shares the session's SmolLM2 fixtures (~25 s once, on 2 cores)
 def test_bfloat16_compute_stays_close_in_kl(smollm2_dir, chat_batch, reference_logits):
     model = from_pretrained(smollm2_dir, dtype="bfloat16")
     ids, mask = chat_batch
