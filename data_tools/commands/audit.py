@@ -41,9 +41,9 @@ def audit_score(cfg, build, use_cache, answers):
 @build_options
 def stats(cfg, build, use_cache):
     """What a build of this config calls and costs (estimate), and what the build directory holds so far."""
-    from data_tools.steps.estimate import estimate, format_estimate
+    from data_tools.steps.estimate import estimate_with_cache, format_estimate
 
-    click.echo(format_estimate(estimate(cfg)))
+    click.echo(format_estimate(estimate_with_cache(cfg, build)))
     reports = sorted(build.root.glob("reports/*.json")) if build.root.is_dir() else []
     for path in reports:
         report = json.loads(path.read_text(encoding="utf-8"))

@@ -81,11 +81,11 @@ def import_seeds(cfg, build, use_cache, seed_file):
 @build_options
 def build(cfg, build, use_cache, dry_run):
     """Every step in order: the RefusEU dataset in <build-dir>/export."""
-    from data_tools.steps.estimate import estimate, format_estimate
+    from data_tools.steps.estimate import estimate_with_cache, format_estimate
     from data_tools.steps.pipeline import run_build
 
     if dry_run:
-        click.echo(format_estimate(estimate(cfg)))
+        click.echo(format_estimate(estimate_with_cache(cfg, build)))
         return
     run_build(cfg, build, use_cache, echo=click.echo)
     click.echo(f"dataset: {build.export}")

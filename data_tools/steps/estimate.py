@@ -3,8 +3,11 @@
 Counts follow from the config exactly for the first pass (cells x per_cell prompts, 2 answers per prompt, 2 guard
 calls per prompt and 4 per surviving pair); top-up rounds after dedup and the share of prompts the filter drops
 are not known in advance, so response checks are counted for every prompt (an upper bound) and generation for one
-round (a lower bound). Token counts use the rendered templates and `estimate.*` assumptions; the cache is not
-consulted (a dry run assumes nothing is cached yet).
+round (a lower bound). Token counts use the rendered templates and `estimate.*` assumptions.
+
+With a build directory that already has a cache, the calls stored for each role's (endpoint, model) are
+subtracted before pricing: an approximation (a changed config can make stored calls irrelevant), but it keeps a
+dry run of a half-finished build from quoting the whole bill again.
 """
 
 from __future__ import annotations
@@ -22,7 +25,9 @@ def _chars(messages) -> int:
     return sum(len(m["content"]) for m in messages)
 
 
-def estimate(cfg: BuildConfig) -> dict:
+def estimate(cfg: BuildConfig, cache=None) -> dict:
+    """`cache`: the build's CallCache, if it has one; its stored calls are not priced again."""
+    cached = cache.count_by_endpoint() if cache is not None else {}
     est = cfg.estimate
     langs = cfg.languages
     n_langs, n_cells_per_lang = len(langs), len(cfg.category_ids) * len(cfg.style_names)
@@ -49,30 +54,57 @@ def estimate(cfg: BuildConfig) -> dict:
     }
     out: dict = {"prompts": prompts, "cells": n_langs * n_cells_per_lang, "roles": {}}
     for role, (calls, p_tok, c_tok, endpoint) in roles.items():
-        cost = chat_cost(endpoint, calls * p_tok, calls * c_tok)
-        out["roles"][role] = {"calls": calls, "prompt_tokens": calls * p_tok, "completion_tokens": calls * c_tok,
-                              "model": endpoint.model, "cost_usd": cost}
+        key = (endpoint.endpoint_id, endpoint.model)
+        stored = min(calls, cached.get(key, 0))
+        cached[key] = cached.get(key, 0) - stored     # two roles on one model share its stored calls
+        to_pay = calls - stored
+        out["roles"][role] = {"calls": calls, "cached": stored, "prompt_tokens": to_pay * p_tok,
+                              "completion_tokens": to_pay * c_tok, "model": endpoint.model,
+                              "cost_usd": chat_cost(endpoint, to_pay * p_tok, to_pay * c_tok)}
     if cfg.mode == "native":
-        material = material_texts(english_material(cfg, seeds))
-        characters = sum(len(text) for _, text in material) * len(targets)
+        texts = [text for _, text in material_texts(english_material(cfg, seeds))]
+        characters = sum(len(text) for text in texts) * len(targets)
+        to_pay = characters
+        if cache is not None:   # the material is known up front, so what is already translated is known exactly
+            from data_tools.clients.translate import DeepLTranslator
+
+            translator = DeepLTranslator(cfg.endpoints.translator, cache=cache, progress=False)
+            to_pay = sum(translator.uncached_characters(texts, lang) for lang in targets)
     else:
-        characters = n_cells_per_lang * cfg.generate.per_cell * est.avg_prompt_chars * len(targets)
+        characters = to_pay = n_cells_per_lang * cfg.generate.per_cell * est.avg_prompt_chars * len(targets)
     price = cfg.endpoints.translator.price_per_mchar
-    out["roles"]["translator"] = {"calls": None, "characters": characters, "model": "DeepL",
-                                  "cost_usd": None if price is None else characters * price / 1e6}
+    out["roles"]["translator"] = {"calls": None, "characters": characters, "characters_to_pay": to_pay,
+                                  "model": "DeepL", "cost_usd": None if price is None else to_pay * price / 1e6}
     costs = [r["cost_usd"] for r in out["roles"].values() if r["cost_usd"] is not None]
     out["cost_usd"] = sum(costs) if costs else None
     out["unpriced_roles"] = sorted(r for r, v in out["roles"].items() if v["cost_usd"] is None)
     return out
 
 
+def estimate_with_cache(cfg: BuildConfig, build) -> dict:
+    """`estimate` against the build directory's cache when there is one (opened read-only in effect: no writes)."""
+    from pathlib import Path
+
+    path = Path(cfg.cache) if cfg.cache else build.cache
+    if not path.is_file():
+        return estimate(cfg)
+    from data_tools.clients.cache import CallCache
+
+    with CallCache(path) as cache:
+        return estimate(cfg, cache)
+
+
 def format_estimate(est: dict) -> str:
     lines = [f"dry run: {est['cells']} cells, about {est['prompts']} prompts (nothing was called)",
-             f"{'role':<12} {'model':<32} {'calls':>8} {'prompt tok':>12} {'compl. tok':>12} {'chars':>10} {'USD':>10}"]
+             f"{'role':<12} {'model':<32} {'calls':>8} {'cached':>8} {'prompt tok':>12} {'compl. tok':>12} "
+             f"{'chars':>10} {'USD':>10}"]
     for role, r in est["roles"].items():
         cost = f"{r['cost_usd']:.2f}" if r["cost_usd"] is not None else "n/a"
-        lines.append(f"{role:<12} {r['model'][:32]:<32} {r.get('calls') or '':>8} {r.get('prompt_tokens', ''):>12} "
-                     f"{r.get('completion_tokens', ''):>12} {r.get('characters', ''):>10} {cost:>10}")
+        cached = r.get("cached", "")
+        chars = f"{r['characters_to_pay']}/{r['characters']}" if "characters" in r else ""
+        lines.append(f"{role:<12} {r['model'][:32]:<32} {r.get('calls') or '':>8} {cached:>8} "
+                     f"{r.get('prompt_tokens', ''):>12} {r.get('completion_tokens', ''):>12} {chars:>10} {cost:>10}")
+    lines.append("tokens, characters (to pay/total) and USD count only what the cache does not already hold")
     total = f"{est['cost_usd']:.2f} USD" if est["cost_usd"] is not None else "n/a"
     note = f" (no price configured for: {', '.join(est['unpriced_roles'])})" if est["unpriced_roles"] else ""
     lines.append(f"estimated total: {total}{note}")

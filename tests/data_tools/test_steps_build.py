@@ -255,3 +255,22 @@ def test_parallel_mode_translates_the_english_prompts(tmp_path, monkeypatch):
     for rec in records:
         by_source.setdefault(rec["source_id"], set()).add(rec["split"])
     assert all(len(splits) == 1 for splits in by_source.values())   # a question and its translations share a split
+
+
+def test_dry_run_of_a_finished_build_prices_only_what_is_not_cached(built):
+    from data_tools.build_config import BuildConfig
+    from data_tools.configuration import load_config
+    from data_tools.steps.estimate import estimate_with_cache
+    from data_tools.steps.layout import BuildDir
+
+    build = BuildDir(built["dir"])
+    done = estimate_with_cache(load_config(BuildConfig, build.config), build)
+    for role in ("generator", "refuser", "complier"):
+        assert done["roles"][role]["cached"] == done["roles"][role]["calls"]
+        assert done["roles"][role]["cost_usd"] == 0.0
+    assert done["roles"]["translator"]["characters_to_pay"] == 0 < done["roles"]["translator"]["characters"]
+    bigger = estimate_with_cache(load_config(BuildConfig, build.config, ["generate.per_cell=4"]), build)
+    assert bigger["roles"]["generator"]["calls"] == 2 * done["roles"]["generator"]["calls"]
+    assert bigger["roles"]["generator"]["cost_usd"] > 0
+    result = CliRunner().invoke(main, ["build", "-b", str(built["dir"]), "--dry-run"])
+    assert result.exit_code == 0 and "estimated total" in result.output
