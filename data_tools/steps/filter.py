@@ -21,6 +21,7 @@ from data_tools.judges import (ADJUDICATOR, Verdict, ensemble, llama_guard_messa
 from data_tools.schema import make_record
 from data_tools.steps.context import ChatJob
 from data_tools.steps.layout import read_jsonl, write_jsonl_atomic
+from data_tools.steps.usage import add_call, merge_usage, record_cost
 
 
 
@@ -35,9 +36,10 @@ def _pg_request(cfg, prompt: str, response: str | None):
                        temperature=0.0)
 
 
-def judge(ctx, items: list[tuple[str, str | None]], desc: str) -> list[dict[str, Verdict]]:
+def judge(ctx, items: list[tuple[str, str | None]], usages: list[dict], desc: str) -> list[dict[str, Verdict]]:
     """Both guards on each (prompt, response-or-None) -> [{guard name: Verdict}]. For a prompt-only item the
-    PolyGuard verdict is its request verdict; otherwise its response verdict."""
+    PolyGuard verdict is its request verdict; otherwise its response verdict. Each item's guard tokens are added
+    to `usages[i]` (the per-record usage of the pair it belongs to)."""
     cfg = ctx.cfg
     lg, pg = ctx.run_chats([
         ChatJob("llama_guard", cfg.endpoints.llama_guard, [_lg_request(cfg, p, r) for p, r in items],
@@ -46,7 +48,8 @@ def judge(ctx, items: list[tuple[str, str | None]], desc: str) -> list[dict[str,
                 desc=f"{desc} (polyguard)"),
     ])
     verdicts = []
-    for (_, response), lg_result, pg_result in zip(items, lg, pg):
+    for i, ((_, response), lg_result, pg_result) in enumerate(zip(items, lg, pg)):
+        usages[i] = add_call(add_call(usages[i], "llama_guard", lg_result), "polyguard", pg_result)
         poly = parse_polyguard(pg_result.text)
         verdicts.append({
             "llama_guard": parse_llama_guard(lg_result.text, lg_result.top_logprobs),
@@ -55,7 +58,8 @@ def judge(ctx, items: list[tuple[str, str | None]], desc: str) -> list[dict[str,
     return verdicts
 
 
-def adjudicate(ctx, items: list[tuple[str, str]], verdicts: list[dict[str, Verdict]], desc: str) -> None:
+def adjudicate(ctx, items: list[tuple[str, str]], verdicts: list[dict[str, Verdict]], usages: list[dict],
+               desc: str) -> None:
     """Add the adjudicator's verdict to every response verdict set where the two guards disagree."""
     cfg = ctx.cfg
     prompt = load_judge_prompt(cfg.filter.adjudicator_prompt)
@@ -65,6 +69,7 @@ def adjudicate(ctx, items: list[tuple[str, str]], verdicts: list[dict[str, Verdi
     results = ctx.run_chat(ADJUDICATOR, cfg.endpoints.adjudicator, requests, desc=f"{desc} (adjudicator)")
     for i, result in zip(todo, results):
         verdicts[i][ADJUDICATOR] = parse_safe_unsafe(result.text)
+        usages[i] = add_call(usages[i], ADJUDICATOR, result)
 
 
 def every_guard_says(verdicts: dict[str, Verdict], unsafe: bool) -> bool:
@@ -89,15 +94,19 @@ def _labels(**parts: dict[str, Verdict]) -> dict:
 def run_filter(ctx) -> dict:
     cfg = ctx.cfg
     pairs = read_jsonl(ctx.build.pairs, "respond")
-    prompt_verdicts = judge(ctx, [(p["prompt"], None) for p in pairs], "filter prompts")
+    usages = [p.get("meta", {}).get("usage") for p in pairs]
+    prompt_verdicts = judge(ctx, [(p["prompt"], None) for p in pairs], usages, "filter prompts")
     survivors = [i for i, v in enumerate(prompt_verdicts) if every_guard_says(v, unsafe=True)]
     chosen_items = [(pairs[i]["prompt"], pairs[i]["chosen"]) for i in survivors]
     rejected_items = [(pairs[i]["prompt"], pairs[i]["rejected"]) for i in survivors]
-    chosen_verdicts = judge(ctx, chosen_items, "filter chosen")
-    rejected_verdicts = judge(ctx, rejected_items, "filter rejected")
+    chosen_usages, rejected_usages = [{} for _ in survivors], [{} for _ in survivors]
+    chosen_verdicts = judge(ctx, chosen_items, chosen_usages, "filter chosen")
+    rejected_verdicts = judge(ctx, rejected_items, rejected_usages, "filter rejected")
     if cfg.filter.rule == "adjudicated":
-        adjudicate(ctx, chosen_items, chosen_verdicts, "filter chosen")
-        adjudicate(ctx, rejected_items, rejected_verdicts, "filter rejected")
+        adjudicate(ctx, chosen_items, chosen_verdicts, chosen_usages, "filter chosen")
+        adjudicate(ctx, rejected_items, rejected_verdicts, rejected_usages, "filter rejected")
+    for k, i in enumerate(survivors):
+        usages[i] = merge_usage(usages[i], chosen_usages[k], rejected_usages[k])
     response_verdicts = {i: (c, r) for i, c, r in zip(survivors, chosen_verdicts, rejected_verdicts)}
 
     kept, dropped, reasons = [], [], Counter()
@@ -120,9 +129,10 @@ def run_filter(ctx) -> dict:
                             "reason": reason, "labels": labels})
             continue
         meta = dict(pair.get("meta", {}), llama_guard=cfg.endpoints.llama_guard.model,
-                    polyguard=cfg.endpoints.polyguard.model)
+                    polyguard=cfg.endpoints.polyguard.model, usage=usages[i])
         if cfg.filter.rule == "adjudicated":
             meta["adjudicator"] = cfg.endpoints.adjudicator.model
+        meta["cost_usd"] = record_cost(cfg, usages[i], meta.get("translated_characters", 0))
         kept.append(make_record(source_id=pair["source_id"], lang=pair["lang"], category=pair["category"],
                                 style=pair["style"], prompt=pair["prompt"], chosen=pair["chosen"],
                                 rejected=pair["rejected"], labels=labels, meta=meta))

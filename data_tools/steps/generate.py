@@ -23,6 +23,7 @@ from data_tools.steps.dedup import DuplicateIndex
 from data_tools.steps.layout import read_json, write_jsonl_atomic
 from data_tools.steps.material import english_material
 from data_tools.steps.seeds import load_seeds, seeds_by_category
+from data_tools.steps.usage import add_call
 from data_tools.taxonomy import LANGUAGE_NAMES
 
 _QUOTES = "\"'“”„«»‚‘’"
@@ -104,9 +105,9 @@ def run_generate(ctx) -> dict:
             break
         rounds_used += 1
         answers = _ask(ctx, wanted, seed_table, material, template, generators, round_no)
-        for (cell, slot), (answer, seed, endpoint) in zip(wanted, answers):
+        for (cell, slot), (result, seed, endpoint, role) in zip(wanted, answers):
             lang, category, style = cell
-            text = clean_prompt(answer)
+            text = clean_prompt(result.text)
             reason = _rejection(text, lang, gen)
             if reason is None:
                 verdict, _ = dedup[(lang, category)].check(text)
@@ -118,7 +119,8 @@ def run_generate(ctx) -> dict:
             dedup[(lang, category)].add(rid, text)
             accepted[cell].append({
                 "id": rid, "source_id": rid, "lang": lang, "category": category, "style": style, "prompt": text,
-                "meta": {"generator": endpoint.model, "seed_example": seed["id"], "slot": slot, "round": round_no},
+                "meta": {"generator": endpoint.model, "seed_example": seed["id"], "slot": slot, "round": round_no,
+                         "usage": add_call(None, role, result)},
             })
 
     rows = [row for cell in cells for row in accepted[cell]]
@@ -132,7 +134,7 @@ def run_generate(ctx) -> dict:
 
 
 def _ask(ctx, wanted, seed_table, material, template, generators, round_no) -> list[tuple]:
-    """Send one request per (cell, slot), grouped by generator; -> [(answer text, seed, endpoint)] in order."""
+    """Send one request per (cell, slot), grouped by generator; -> [(result, seed, endpoint, role)] in order."""
     cfg = ctx.cfg
     per_endpoint: dict[int, list[int]] = {}
     requests, seeds_used = [], []
@@ -149,9 +151,9 @@ def _ask(ctx, wanted, seed_table, material, template, generators, round_no) -> l
                     [requests[i] for i in per_endpoint[g]], desc=f"generate round {round_no + 1} ({generators[g].model})")
             for g in order]
     answers: list = [None] * len(wanted)
-    for g, results in zip(order, ctx.run_chats(jobs)):
+    for g, job, results in zip(order, jobs, ctx.run_chats(jobs)):
         for i, result in zip(per_endpoint[g], results):
-            answers[i] = (result.text, seeds_used[i], generators[g])
+            answers[i] = (result, seeds_used[i], generators[g], job.role)
     return answers
 
 

@@ -13,6 +13,7 @@ from data_tools.clients.llm import ChatRequest
 from data_tools.steps import langcheck
 from data_tools.steps.common import fill, load_template
 from data_tools.steps.context import ChatJob
+from data_tools.steps.usage import add_call
 from data_tools.steps.layout import read_jsonl, write_jsonl_atomic
 from data_tools.taxonomy import LANGUAGE_NAMES
 
@@ -36,10 +37,10 @@ def run_respond(ctx) -> dict:
     template = load_template(cfg.respond.template, "respond.yaml", {role: ("system",) for role in ROLES})
     jobs = [ChatJob(role, getattr(cfg.endpoints, role), respond_requests(cfg, template, role, prompts),
                     desc=f"respond ({role})") for role in ROLES]
-    answers = {job.role: [(r.text or "").strip() for r in results]
-               for job, results in zip(jobs, ctx.run_chats(jobs))}
+    results = dict(zip(ROLES, ctx.run_chats(jobs)))
     pairs, dropped, off_language = [], Counter(), Counter()
-    for row, chosen, rejected in zip(prompts, answers["refuser"], answers["complier"]):
+    for row, refusal, compliance in zip(prompts, results["refuser"], results["complier"]):
+        chosen, rejected = (refusal.text or "").strip(), (compliance.text or "").strip()
         if not chosen or not rejected:
             dropped["empty_chosen" if not chosen else "empty_rejected"] += 1
             continue
@@ -51,6 +52,7 @@ def run_respond(ctx) -> dict:
             dropped[f"{wrong[0]}_wrong_language"] += 1
             continue
         meta = dict(row.get("meta", {}), refuser=cfg.endpoints.refuser.model, complier=cfg.endpoints.complier.model)
+        meta["usage"] = add_call(add_call(meta.get("usage"), "refuser", refusal), "complier", compliance)
         pairs.append(dict(row, chosen=chosen, rejected=rejected, meta=meta))
     write_jsonl_atomic(ctx.build.pairs, pairs)
     report = {"pairs": len(pairs), "prompts": len(prompts), "dropped": dict(dropped),

@@ -79,7 +79,8 @@ def translate_prompts(ctx) -> dict:
                 # the count goes into the report for a human to look at.
                 if ctx.cfg.generate.language_check and not langcheck.is_language(text, lang):
                     off_language[lang] += 1
-                meta = dict(row.get("meta", {}), translated_from="en", translator="deepl")
+                meta = dict(row.get("meta", {}), translated_from="en", translator="deepl",
+                            translated_characters=len(row["prompt"]))
                 rows.append({"id": "tr-" + stable_hash(row["id"], lang), "source_id": row["id"], "lang": lang,
                              "category": row["category"], "style": row["style"], "prompt": text, "meta": meta})
     finally:

@@ -79,6 +79,11 @@ def test_splits_groups_ids_and_counts(built):
     # prompts the scripted guards call safe ("[benign]") were filtered out; everything kept has all verdicts
     assert not any("[benign]" in r["prompt"][0]["content"] for r in records)
     assert all(set(r["labels"]) >= {"prompt", "chosen", "rejected"} for r in records)
+    # provenance: models per role and the tokens and cost of the calls that made each record
+    for rec in records:
+        assert rec["meta"]["generator"] == "gen-small" and rec["meta"]["polyguard"] == "polyguard-qwen"
+        assert set(rec["meta"]["usage"]) == {"generator", "refuser", "complier", "llama_guard", "polyguard"}
+        assert rec["meta"]["cost_usd"] > 0
 
 
 def test_mixes_come_from_train_only(built):
