@@ -128,6 +128,12 @@ class StepContext:
         if failures:
             raise_failures(job.role, job.endpoint.endpoint_id, failures, len(job.requests))
 
+    def client_stats(self) -> dict:
+        """Retries, requests sent and cache hits per client, as the clients counted them."""
+        stats = {f"{role} ({model})": client.stats.as_dict() for (role, _, model), client in self._clients.items()}
+        stats.update(self.other_client_stats)
+        return stats
+
     def close(self) -> None:
         for client in self._clients.values():
             close = getattr(client, "close", None)

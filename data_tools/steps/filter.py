@@ -136,7 +136,7 @@ def run_filter(ctx) -> dict:
         kept.append(make_record(source_id=pair["source_id"], lang=pair["lang"], category=pair["category"],
                                 style=pair["style"], prompt=pair["prompt"], chosen=pair["chosen"],
                                 rejected=pair["rejected"], labels=labels, meta=meta))
-    write_jsonl_atomic(ctx.build.root / "filter_dropped.jsonl", dropped)
+    write_jsonl_atomic(ctx.build.filter_dropped, dropped)
     write_jsonl_atomic(ctx.build.filtered, kept)
     report = {"kept": len(kept), "pairs": len(pairs), "dropped": dict(sorted(reasons.items())),
               "output": ctx.build.filtered.name}

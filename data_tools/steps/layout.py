@@ -54,6 +54,10 @@ class BuildDir:
         return self.root / "filtered.jsonl"     # filter: schema records that passed
 
     @property
+    def filter_dropped(self) -> Path:
+        return self.root / "filter_dropped.jsonl"   # filter: what was dropped, why, and every verdict
+
+    @property
     def split(self) -> Path:
         return self.root / "split.jsonl"        # split: schema records with their split
 

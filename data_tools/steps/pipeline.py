@@ -49,8 +49,7 @@ def run_step(cfg, build, name: str, use_cache: bool = True, fn=None) -> dict:
     try:
         result = (fn or _steps()[name])(ctx)
     finally:
-        clients = {f"{role} ({model})": client.stats.as_dict() for (role, _, model), client in ctx._clients.items()}
-        clients.update(ctx.other_client_stats)
+        clients = ctx.client_stats()
         ctx.close()
     report = {"step": name, "result": result, "calls": ctx.ledger.to_dict(), "clients": clients,
               "seconds": round(time.monotonic() - start, 3)}
