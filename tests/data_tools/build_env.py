@@ -16,7 +16,8 @@ SMALL = dict(langs=["en", "de"], categories=["S1"], styles=["Slang", "Role Play"
 
 
 def endpoint(url: str, model: str, key_env: str | None) -> dict:
-    return {"base_url": url, "model": model, "api_key_env": key_env, "max_concurrency": 16, "timeout_s": 5.0,
+    # A generous timeout: on a loaded 2-core machine a retry after a spurious timeout would change request counts.
+    return {"base_url": url, "model": model, "api_key_env": key_env, "max_concurrency": 16, "timeout_s": 30.0,
             "backoff_s": 0.01, "max_backoff_s": 0.05, "prompt_price_per_mtok": 1.0, "completion_price_per_mtok": 2.0}
 
 
@@ -37,7 +38,7 @@ def write_config(path: Path, openai_url: str, deepl_url: str, key_env: str, **ov
             "polyguard": endpoint(openai_url, "polyguard-qwen", key_env),
             "adjudicator": endpoint(openai_url, "adjudicator", key_env),
             "translator": {"server_url": deepl_url, "api_key_env": key_env, "formality": "prefer_less",
-                           "timeout_s": 5.0, "backoff_s": 0.01, "max_backoff_s": 0.05, "price_per_mchar": 25.0},
+                           "timeout_s": 30.0, "backoff_s": 0.01, "max_backoff_s": 0.05, "price_per_mchar": 25.0},
         },
     }
     for key, value in overrides.items():
