@@ -127,8 +127,8 @@ def child(ckpt: Path, export: Path) -> dict:
     os.sync()
     export_s, export_peak, _ = _measure(lambda: save_hf(params, cfg, export))
     return dict(file_bytes=total, param_bytes=param_bytes, largest_tensor=largest_bytes, read_s=read_s,
-                load_s=load_s, write_s=write_s, cold_read_s=cold_read_s, cold_load_s=cold_load_s, export_s=export_s, read_peak=read_peak, load_peak=load_peak,
-                export_peak=export_peak)
+                load_s=load_s, write_s=write_s, cold_read_s=cold_read_s, cold_load_s=cold_load_s, export_s=export_s,
+                read_peak=read_peak, load_peak=load_peak, export_peak=export_peak)
 
 
 def main():

@@ -64,7 +64,7 @@ def checkpoint_dtype(directory: Path) -> str:
     return _ST_TO_DTYPE[info.dtype]
 
 
-def _load(src: Path, fmt: str, config: Path | None, dtype: str | None):
+def _load(src: Path, fmt: str, config: Path | None, dtype: str | None, progress: bool = False):
     """(cfg, params, tokenizer source directory) from an hf or orbax source."""
     from refuseu_jax.checkpoints.hf import load_hf_params
     from refuseu_jax.checkpoints.orbax_params import restore_params
@@ -73,7 +73,7 @@ def _load(src: Path, fmt: str, config: Path | None, dtype: str | None):
     if fmt == "hf":
         dtype = dtype or checkpoint_dtype(src)
         cfg = ModelConfig.from_hf(src, dtype=dtype, param_dtype=dtype)
-        return cfg, load_hf_params(src, cfg), src
+        return cfg, load_hf_params(src, cfg, progress=progress), src
     # orbax
     if (src / ORBAX_PARAMS).is_dir() and (src / "config.json").is_file():
         config_dir, ckpt = src, src / ORBAX_PARAMS
@@ -93,8 +93,10 @@ def _load(src: Path, fmt: str, config: Path | None, dtype: str | None):
 
 
 def convert(src: str | Path, out: str | Path, to: str = "hf", config: str | Path | None = None,
-            dtype: str | None = None, max_shard_bytes: int = DEFAULT_MAX_SHARD_BYTES) -> Path:
-    """Convert SRC into OUT in format `to` ("hf" or "orbax"); `dtype` None keeps the stored dtype."""
+            dtype: str | None = None, max_shard_bytes: int = DEFAULT_MAX_SHARD_BYTES, progress: bool = False) -> Path:
+    """Convert SRC into OUT in format `to` ("hf" or "orbax"); `dtype` None keeps the stored dtype.
+
+    `progress` shows tqdm bars on a terminal."""
     if to not in ("hf", "orbax"):
         raise UserError(f"--to {to!r}: expected 'hf' or 'orbax'")
     out = Path(out)
@@ -102,21 +104,23 @@ def convert(src: str | Path, out: str | Path, to: str = "hf", config: str | Path
     src = Path(src)
     if fmt == "name":
         from refuseu_jax.checkpoints.registry import prepare_model
-        src, fmt = prepare_model(str(src)), "hf"
+        src, fmt = prepare_model(str(src), progress=progress), "hf"
     if fmt == "gguf":
         from refuseu_jax.checkpoints.gguf import gguf_to_hf
         if to == "hf":
-            return write_dir_atomically(out, lambda tmp: gguf_to_hf(src, tmp, dtype=dtype or "float32"))
+            return write_dir_atomically(out, lambda tmp: gguf_to_hf(src, tmp, dtype=dtype or "float32",
+                                                                    progress=progress))
         staging = Path(tempfile.mkdtemp(prefix=".gguf-staging-", dir=_parent(out)))
         try:
-            src, fmt = gguf_to_hf(src, staging / "hf", dtype=dtype or "float32"), "hf"
-            return convert(src, out, to=to, dtype=dtype)
+            src, fmt = gguf_to_hf(src, staging / "hf", dtype=dtype or "float32", progress=progress), "hf"
+            return convert(src, out, to=to, dtype=dtype, progress=progress)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-    cfg, params, tokenizer_src = _load(src, fmt, Path(config) if config else None, dtype)
+    cfg, params, tokenizer_src = _load(src, fmt, Path(config) if config else None, dtype, progress)
     if to == "hf":
         from refuseu_jax.checkpoints.hf import save_hf
-        return save_hf(params, cfg, out, tokenizer_src=tokenizer_src, max_shard_bytes=max_shard_bytes)
+        return save_hf(params, cfg, out, tokenizer_src=tokenizer_src, max_shard_bytes=max_shard_bytes,
+                       progress=progress)
     return write_dir_atomically(out, lambda tmp: _write_orbax(tmp, cfg, params, tokenizer_src))
 
 

@@ -208,7 +208,7 @@ def build_tokenizer(g: GGUFFile):
     return PreTrainedTokenizerFast(tokenizer_object=tok, **{k: v for k, v in kwargs.items() if v is not None})
 
 
-def gguf_to_hf(gguf_path: str | Path, out_dir: str | Path, dtype: str = "float32") -> Path:
+def gguf_to_hf(gguf_path: str | Path, out_dir: str | Path, dtype: str = "float32", progress: bool = False) -> Path:
     """Convert a llama GGUF into a HF checkpoint directory (config, safetensors, tokenizer, chat template).
 
     `out_dir` should be new or a temporary directory; the registry renames it into place atomically.
@@ -220,7 +220,7 @@ def gguf_to_hf(gguf_path: str | Path, out_dir: str | Path, dtype: str = "float32
     out.mkdir(parents=True, exist_ok=True)
     build_tokenizer(g).save_pretrained(str(out))
     entries, produce = _weights(g, cfg, np_dtype)
-    write_checkpoint(out, entries, produce)
+    write_checkpoint(out, entries, produce, progress=f"dequantising {g.path.name}" if progress else None)
     hf = cfg.to_hf()
     hf["torch_dtype"] = dtype
     (out / "config.json").write_text(json.dumps(hf, indent=2) + "\n")

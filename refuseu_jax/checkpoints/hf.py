@@ -342,7 +342,7 @@ def load_hf_params(directory: str | Path, cfg: ModelConfig, mesh=None, rules=Non
     items = list(shapes.items())
     if progress:
         from tqdm import tqdm
-        items = tqdm(items, desc=f"loading {directory.name}", unit="param")
+        items = tqdm(items, desc=f"loading {directory.name}", unit="param", disable=None)
     for path, shape in items:
         m, sharding = tensor_map(path), shardings[path]
         if path in _LAYER and len(sharding.device_set) == 1 and math.prod(shape) * itemsize <= host_budget_bytes:
@@ -409,7 +409,7 @@ def _param_tree(params_or_model) -> dict:
 
 
 def save_hf(params_or_model, cfg: ModelConfig, out_dir: str | Path, tokenizer_src: str | Path | None = None,
-            max_shard_bytes: int = DEFAULT_MAX_SHARD_BYTES, dtype: str | None = None) -> Path:
+            max_shard_bytes: int = DEFAULT_MAX_SHARD_BYTES, dtype: str | None = None, progress: bool = False) -> Path:
     """Write a directory that `transformers.AutoModelForCausalLM.from_pretrained` loads.
 
     Tensors are gathered and written one at a time, in their own dtype unless `dtype` is given. Tokenizer files
@@ -438,7 +438,8 @@ def save_hf(params_or_model, cfg: ModelConfig, out_dir: str | Path, tokenizer_sr
         return tensor_map(path).to_hf(host).astype(entry.dtype, copy=False)
 
     def build(tmp: Path) -> None:
-        write_checkpoint(tmp, entries, produce, max_shard_bytes)
+        label = f"writing {out_dir.name}" if progress else None
+        write_checkpoint(tmp, entries, produce, max_shard_bytes, progress=label)
         _write_metadata(tmp, cfg, entries[0].dtype, tokenizer_src)
 
     if jax.process_index() == 0:

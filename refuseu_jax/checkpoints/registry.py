@@ -67,7 +67,7 @@ def cached_path(name: str) -> Path | None:
     return path if (path / "config.json").is_file() else None
 
 
-def prepare_model(name: str, force: bool = False) -> Path:
+def prepare_model(name: str, force: bool = False, progress: bool = False) -> Path:
     """Convert a named model into the cache once and return its HF directory."""
     source = _source(name)
     final = cache_root() / source.dirname
@@ -79,7 +79,7 @@ def prepare_model(name: str, force: bool = False) -> Path:
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{source.dirname}.tmp-", dir=final.parent))
     try:
-        gguf_to_hf(gguf_file, tmp)
+        gguf_to_hf(gguf_file, tmp, progress=progress)
         (tmp / "SOURCE.txt").write_text(f"{source.description}\nconverted from {gguf_file}\n")
         if final.exists():
             old = final.with_name(f".{source.dirname}.old-{os.getpid()}")

@@ -68,11 +68,13 @@ def _header(entries: Sequence[TensorEntry], metadata: dict[str, str]) -> bytes:
 
 
 def write_safetensors(path: Path, entries: Sequence[TensorEntry], produce: Callable[[TensorEntry], np.ndarray],
-                      metadata: dict[str, str] | None = None) -> None:
+                      metadata: dict[str, str] | None = None, progress=None) -> None:
     """Write one file; `produce(entry)` is called once per entry, in order, and its result written at once."""
     with open(path, "wb") as f:
         f.write(_header(entries, metadata or {"format": "pt"}))
         for e in entries:
+            if progress is not None:
+                progress.update(1)
             array = np.asarray(produce(e))
             if array.shape != tuple(e.shape) or array.dtype != np.dtype(e.dtype):
                 raise ValueError(f"{e.name}: produced {array.dtype}{list(array.shape)}, "
@@ -84,22 +86,29 @@ def write_safetensors(path: Path, entries: Sequence[TensorEntry], produce: Calla
 
 
 def write_checkpoint(out_dir: Path, entries: Sequence[TensorEntry], produce: Callable[[TensorEntry], np.ndarray],
-                     max_shard_bytes: int = DEFAULT_MAX_SHARD_BYTES) -> list[str]:
+                     max_shard_bytes: int = DEFAULT_MAX_SHARD_BYTES, progress: str | None = None) -> list[str]:
     """Write the tensors of a checkpoint into `out_dir`, sharded with an index above `max_shard_bytes`.
 
-    Returns the file names written.
+    `progress`: a label for a tqdm bar over tensors (shown on terminals only). Returns the file names written.
     """
+    from tqdm import tqdm
+
     out_dir = Path(out_dir)
     total = sum(e.nbytes for e in entries)
-    if total <= max_shard_bytes:
-        write_safetensors(out_dir / SINGLE_FILE, entries, produce)
-        return [SINGLE_FILE]
-    shards = plan_shards(entries, max_shard_bytes)
-    names = [f"model-{i + 1:05d}-of-{len(shards):05d}.safetensors" for i in range(len(shards))]
-    weight_map = {}
-    for name, shard in zip(names, shards):
-        write_safetensors(out_dir / name, shard, produce)
-        weight_map.update({e.name: name for e in shard})
+    bar = tqdm(total=len(entries), desc=progress, unit="tensor", disable=None) if progress else None
+    try:
+        if total <= max_shard_bytes:
+            write_safetensors(out_dir / SINGLE_FILE, entries, produce, progress=bar)
+            return [SINGLE_FILE]
+        shards = plan_shards(entries, max_shard_bytes)
+        names = [f"model-{i + 1:05d}-of-{len(shards):05d}.safetensors" for i in range(len(shards))]
+        weight_map = {}
+        for name, shard in zip(names, shards):
+            write_safetensors(out_dir / name, shard, produce, progress=bar)
+            weight_map.update({e.name: name for e in shard})
+    finally:
+        if bar is not None:
+            bar.close()
     index = {"metadata": {"total_size": total}, "weight_map": weight_map}
     (out_dir / INDEX_FILE).write_text(json.dumps(index, indent=2) + "\n")
     return names + [INDEX_FILE]

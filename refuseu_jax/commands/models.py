@@ -36,7 +36,7 @@ def prepare(name, force):
     """Convert NAME once into the cache and print its directory."""
     from refuseu_jax.checkpoints.registry import prepare_model
 
-    click.echo(str(prepare_model(name, force=force)))
+    click.echo(str(prepare_model(name, force=force, progress=True)))
 
 
 @click.command("convert")
@@ -62,7 +62,8 @@ def convert(src, out, to, config, dtype, max_shard_size):
     from refuseu_jax.checkpoints.convert import convert as run_convert
     from refuseu_jax.checkpoints.convert import parse_size
 
-    path = run_convert(src, out, to=to, config=config, dtype=dtype, max_shard_bytes=parse_size(max_shard_size))
+    path = run_convert(src, out, to=to, config=config, dtype=dtype, max_shard_bytes=parse_size(max_shard_size),
+                       progress=True)
     click.echo(str(path))
 
 

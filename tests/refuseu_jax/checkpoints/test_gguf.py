@@ -105,7 +105,8 @@ def test_tokenizer_matches_transformers_gguf_tokenizer(smollm2_dir, smollm2_gguf
     ours = AutoTokenizer.from_pretrained(smollm2_dir)
     theirs = AutoTokenizer.from_pretrained(str(smollm2_gguf.parent), gguf_file=smollm2_gguf.name)
     texts = ["Hello world!", "  two leading spaces,\ttabs\n\nand newlines", "Grüße aus München, ça va? Żółć 東京",
-             "<|im_start|>user\nHi<|im_end|>", "In 2024 there were 365 days; pi = 3.14159.", "def f(x):\n    return x**2"]
+             "<|im_start|>user\nHi<|im_end|>", "In 2024 there were 365 days; pi = 3.14159.",
+             "def f(x):\n    return x**2"]
     for text in texts:
         assert ours.encode(text) == theirs.encode(text), text
         assert ours.decode(ours.encode(text)) == text
@@ -131,7 +132,7 @@ def test_prepare_is_cached_and_listed(smollm2_dir, smollm2_cache):
 def test_interrupted_prepare_leaves_nothing(tmp_path, monkeypatch):
     monkeypatch.setenv("REFUSEU_CACHE", str(tmp_path))
 
-    def crash(src, out, dtype="float32"):
+    def crash(src, out, **options):
         (out / "model.safetensors").write_bytes(b"partial")
         raise KeyboardInterrupt
 

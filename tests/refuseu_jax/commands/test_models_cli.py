@@ -13,7 +13,8 @@ from refuseu_jax.checkpoints.convert import parse_size
 from refuseu_jax.cli import main
 from tests.refuseu_jax.hf_tiny import tiny_hf_llama
 
-CHAT_TEMPLATE = "{% for m in messages %}w5 {{ m['content'] }} w6 {% endfor %}{% if add_generation_prompt %}w7{% endif %}"
+CHAT_TEMPLATE = ("{% for m in messages %}w5 {{ m['content'] }} w6 {% endfor %}"
+                 "{% if add_generation_prompt %}w7{% endif %}")
 
 
 @pytest.fixture()
