@@ -8,6 +8,7 @@ that pays for nothing, and one DPOTrainer step on it unchanged.
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -279,3 +280,19 @@ def test_dry_run_of_a_finished_build_prices_only_what_is_not_cached(built):
     assert bigger["roles"]["generator"]["cost_usd"] > 0
     result = CliRunner().invoke(main, ["build", "-b", str(built["dir"]), "--dry-run"])
     assert result.exit_code == 0 and "estimated total" in result.output
+
+
+def test_transient_faults_are_retried_and_do_not_change_the_dataset(built, tmp_path, monkeypatch):
+    monkeypatch.setenv(KEY_ENV, KEY)
+    with OpenAIServer(responder=build_responder, api_key=KEY) as oa, DeepLServer(translator=deepl_translator) as dl:
+        for kind, times in (("429", 15), ("500", 15), ("503", 5), ("drop", 5)):
+            oa.inject(kind, times=times)
+        dl.inject("429", times=3)
+        dl.inject("500", times=2)
+        config = write_config(tmp_path / "build.yaml", oa.url, dl.url, KEY_ENV)
+        result = CliRunner().invoke(main, ["build", "-b", str(tmp_path / "out"), "-c", str(config)])
+    assert result.exit_code == 0, result.output
+    retries = re.search(r"^build: .*?, (\d+) retries", result.output, re.MULTILINE)
+    assert retries and int(retries.group(1)) >= 40                    # the totals line counts them
+    mine = (tmp_path / "out" / "export" / "refuseu.jsonl").read_text()
+    assert mine == (built["dir"] / "export" / "refuseu.jsonl").read_text()
