@@ -8,6 +8,7 @@ from data_tools.cli import UserErrorGroup
 from refuseu_jax.commands.evaluate import eval_command, report_command
 from refuseu_jax.commands.models import chat, convert, models
 from refuseu_jax.commands.sample import sample
+from refuseu_jax.commands.train import export_run, quickstart, train
 
 
 @click.group(cls=UserErrorGroup)
@@ -21,6 +22,9 @@ main.add_command(chat)
 main.add_command(sample)
 main.add_command(eval_command)
 main.add_command(report_command)
+main.add_command(train)
+main.add_command(export_run)
+main.add_command(quickstart)
 
 
 if __name__ == "__main__":

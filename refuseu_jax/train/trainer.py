@@ -70,11 +70,15 @@ def load_model(cfg: TrainConfig, mesh) -> tuple[ModelConfig, dict, Any, str | No
         tokenizer = load_tokenizer(spec.tokenizer or str(directory))
         source = str(directory)
     else:
-        model_cfg = get_preset(spec.preset, **numerics)
+        from refuseu_jax.checkpoints.hf import resolve_model_dir
+
+        tokenizer = load_tokenizer(str(resolve_model_dir(spec.tokenizer)))
+        # A random-init preset is sized to its tokenizer, so any tokenizer can drive a smoke run.
+        vocab = max(get_preset(spec.preset).vocab_size, len(tokenizer))
+        model_cfg = get_preset(spec.preset, vocab_size=vocab, **numerics)
         params = nnx.state(init_model(model_cfg, cfg.seed), nnx.Param).to_pure_dict()
         params = jax.device_put(params, param_shardings(mesh, params))
-        tokenizer = load_tokenizer(spec.tokenizer)
-        source = None
+        source = str(resolve_model_dir(spec.tokenizer))
     if len(tokenizer) > model_cfg.vocab_size:
         raise UserError(f"key 'model.tokenizer': tokenizer has {len(tokenizer)} tokens, more than the model's "
                         f"vocabulary ({model_cfg.vocab_size})")
@@ -451,6 +455,42 @@ class DPOTrainer:
         if cfg.export_dir:
             summary["export_dir"] = str(self.export(cfg.export_dir))
         return summary
+
+    # -- evaluation ----------------------------------------------------------------------------------------------
+    def evaluation_pairs(self, split: str = "test") -> list[B.EncodedPair]:
+        """Tokenized pairs of another split of the same data (same mix, languages and max_length, no limit)."""
+        cfg = self.cfg.replace(data=dataclasses.replace(self.cfg.data, split=split, limit=None))
+        return prepare_pairs(cfg, self.tokenizer)[0]
+
+    def evaluate(self, pairs: list[B.EncodedPair]) -> dict:
+        """DPO loss and TRL-named metrics of the current policy on `pairs`, without updating anything."""
+        if self.frozen is None:
+            raise UserError("evaluation needs the reference weights; set dpo.reference: model (or use LoRA)")
+        spec, chunk = self.spec, self.cfg.dpo.logprob_chunk
+
+        def both(trainable, frozen, batch):
+            policy = merge_lora(frozen, trainable, spec.lora_scale) if spec.lora.rank else trainable
+            stats = sequence_stats(spec.model, policy, batch, chunk)
+            return stats["logps"], stats["lengths"], sequence_stats(spec.model, frozen, batch, chunk)["logps"]
+
+        fn = jax.jit(both, out_shardings=NamedSharding(self.mesh, P()))
+        bs, n_proc, rank = self.cfg.batch_size, jax.process_count(), jax.process_index()
+        outs = []
+        for start in range(0, len(pairs), bs):
+            chunk_pairs = list(pairs[start:start + bs])
+            real = len(chunk_pairs)
+            chunk_pairs += [chunk_pairs[0]] * (bs - real)
+            seq_len = B.padded_length(chunk_pairs, self.cfg.data.max_length, self.cfg.data.pad_multiple)
+            per_host = bs // n_proc
+            host = B.collate(chunk_pairs[rank * per_host:(rank + 1) * per_host], seq_len, self.pad_id)
+            result = jax.device_get(fn(self.state["params"], self.frozen, self._to_device(host)))
+            outs.append([np.asarray(x)[:real] for x in result])
+        logps, lengths, ref = (np.concatenate(parts) for parts in zip(*outs))
+        d = self.cfg.dpo
+        _, metrics = dpo_loss(logps[:, 0], logps[:, 1], ref[:, 0], ref[:, 1], beta=d.beta, loss_type=d.loss_type,
+                              label_smoothing=d.label_smoothing, chosen_lengths=lengths[:, 0],
+                              rejected_lengths=lengths[:, 1])
+        return {k: float(v) for k, v in metrics.items()}
 
     # -- export --------------------------------------------------------------------------------------------------
     def export(self, out_dir: str | Path) -> Path:
