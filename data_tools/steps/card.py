@@ -9,6 +9,7 @@ from pathlib import Path
 import yaml
 
 from data_tools.build_config import CHAT_ROLES
+from data_tools.steps.pipeline import build_order
 from data_tools.taxonomy import LANGUAGE_NAMES, LANGUAGES
 
 
@@ -44,6 +45,11 @@ def _reports(reports_dir: Path) -> dict:
     return out
 
 
+def _scalars(report: dict) -> str:
+    result = report.get("result", {})
+    return ", ".join(f"{k}={v}" for k, v in sorted(result.items()) if isinstance(v, (int, float, str)) and k != "output")
+
+
 def _cost_lines(reports: dict) -> list[str]:
     """Cost per role over all steps, counting cached results too: what making these records cost."""
     roles: dict = {}
@@ -69,6 +75,8 @@ def render_card(cfg, records: list[dict], mixes: dict[str, list[dict]], reports_
     splits = ("train", "test")
     split_counts = Counter(r["split"] for r in records)
     reports = _reports(reports_dir)
+    # The export being written has no report yet; an older one would be stale.
+    steps_done = [step for step in build_order(cfg.mode) if step in reports and step != "export"]
     endpoints = cfg.endpoints
     models = [f"- {role}: `{getattr(endpoints, role).model}`" for role in CHAT_ROLES]
     models += [f"- extra generator: `{e.model}`" for e in endpoints.extra_generators]
@@ -105,8 +113,7 @@ def render_card(cfg, records: list[dict], mixes: dict[str, list[dict]], reports_
         "\n## Models\n", *models,
         "\n## Settings\n", "```yaml", yaml.safe_dump(settings, sort_keys=False).rstrip(), "```",
         "\n## Steps\n",
-        *[f"- {step}: {json.dumps(r.get('result', {}), ensure_ascii=False, sort_keys=True)[:400]}"
-          for step, r in reports.items()],
+        *[f"- {step}: {_scalars(reports[step])}" for step in steps_done],
         "\n## Cost\n", *_cost_lines(reports),
         "",
     ]
