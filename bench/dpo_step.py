@@ -1,0 +1,163 @@
+"""DPO step throughput on SmolLM2-135M-Instruct vs TRL's DPOTrainer, MFU, and log-prob memory, in one run.
+
+    python bench/dpo_step.py [--steps 3] [--skip-trl]
+
+1. Peak: best jitted bf16 x bf16 -> f32 matmul rate on this machine (and f32, for reference).
+2. Same batch for both (4 bundled pairs, max length 128, chat template), full fine-tuning, AdamW:
+   - TRL DPOTrainer (torch, float32), explicit ref_model; one step = compute_loss + backward + optimizer.step
+   - ours, float32 and bfloat16 compute (float32 master weights); one step = the jitted train step
+   tokens/s counts real (non-pad) prompt+completion tokens of chosen and rejected sequences.
+   MFU = model FLOPs / step time / bf16 peak, with model FLOPs = 6 N T (policy forward+backward) + 2 N T
+   (reference forward), N = matmul parameters including the output projection, T = real tokens.
+3. Peak temporary memory (XLA's compiled memory analysis) of log-probs + their gradient at vocab 128256,
+   seq 1024, 2 sequences: vocabulary-chunked vs full logits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+PAIRS, MAX_LEN = 4, 128
+
+
+def best_time(fn, repeats: int) -> float:
+    fn()  # compile / warm up
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def matmul_peak(dtype, n=2048, repeats=5) -> float:
+    a = jax.random.normal(jax.random.key(0), (n, n)).astype(dtype)
+    f = jax.jit(lambda a, b: jnp.dot(a, b, preferred_element_type=jnp.float32))
+    return 2 * n**3 / best_time(lambda: f(a, a).block_until_ready(), repeats)
+
+
+def bench_records():
+    from data_tools.sample import SAMPLE_PATH
+    from data_tools.schema import read_records
+
+    train = [r for r in read_records(SAMPLE_PATH) if r["split"] == "train"]
+    return [train[i] for i in (0, 30, 61, 95)]  # de, es, cs, lt: four languages
+
+
+def ours(model_dir, records, compute_dtype: str, steps: int):
+    from data_tools.configuration import from_dict
+    from refuseu_jax.parallel import MeshConfig, make_mesh
+    from refuseu_jax.train import batches as B
+    from refuseu_jax.train.config import TrainConfig
+    from refuseu_jax.train.trainer import DPOTrainer
+
+    cfg = from_dict(TrainConfig, {
+        "run_dir": tempfile.mkdtemp(), "model": {"path": str(model_dir), "compute_dtype": compute_dtype},
+        "batch_size": PAIRS, "epochs": 1, "progress": False,
+        "data": {"max_length": MAX_LEN, "pad_multiple": 0}, "optim": {"learning_rate": 1e-6, "warmup_ratio": 0.0},
+    })
+    trainer = DPOTrainer(cfg, mesh=make_mesh(MeshConfig(1, 1, 1), devices=jax.devices()[:1]), records=records)
+    host = B.collate(trainer.pairs, MAX_LEN, trainer.pad_id)
+    batch = trainer._to_device(host)
+    step = trainer.step_fn()
+    state = {"s": trainer.state}
+
+    def run():
+        state["s"], metrics = step(state["s"], trainer.frozen, batch)
+        jax.block_until_ready(metrics)
+
+    t = best_time(run, steps)
+    return t, int(host["attention_mask"].sum()), trainer.model_cfg
+
+
+def trl(model_dir, records, steps: int):
+    import torch
+    from datasets import Dataset
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from trl import DPOConfig, DPOTrainer
+
+    torch.manual_seed(0)
+    model = AutoModelForCausalLM.from_pretrained(str(model_dir), dtype=torch.float32)
+    ref = AutoModelForCausalLM.from_pretrained(str(model_dir), dtype=torch.float32)
+    tok = AutoTokenizer.from_pretrained(str(model_dir))
+    data = Dataset.from_list([{k: r[k] for k in ("prompt", "chosen", "rejected")} for r in records])
+    args = DPOConfig(output_dir=tempfile.mkdtemp(), max_length=MAX_LEN, per_device_train_batch_size=PAIRS,
+                     report_to="none", use_cpu=True, learning_rate=1e-6, save_strategy="no", logging_strategy="no")
+    trainer = DPOTrainer(model=model, ref_model=ref, args=args, train_dataset=data, processing_class=tok)
+    batch = trainer.data_collator([trainer.train_dataset[i] for i in range(len(records))])
+    opt = torch.optim.AdamW(trainer.model.parameters(), lr=1e-6)
+    trainer.model.train()
+
+    def run():
+        loss = trainer.compute_loss(trainer.model, batch)
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+
+    return best_time(run, steps), int(batch["attention_mask"].sum())
+
+
+def matmul_params(cfg) -> int:
+    h, i, L = cfg.hidden_size, cfg.intermediate_size, cfg.num_layers
+    q, kv = cfg.num_heads * cfg.head_dim, cfg.num_kv_heads * cfg.head_dim
+    return L * (h * q + 2 * h * kv + q * h + 3 * h * i) + h * cfg.vocab_size
+
+
+def logprob_memory(vocab=128256, seq=1024, hidden=2048, rows=2):
+    from refuseu_jax.train.losses import naive_token_logprobs, token_logprobs
+
+    h = jax.ShapeDtypeStruct((rows, seq, hidden), jnp.float32)
+    w = jax.ShapeDtypeStruct((hidden, vocab), jnp.float32)
+    t = jax.ShapeDtypeStruct((rows, seq), jnp.int32)
+    out = {}
+    for name, fn in (("chunked", lambda h, w, t: token_logprobs(h, w, t)), ("naive", naive_token_logprobs)):
+        grad = jax.jit(jax.value_and_grad(lambda h, w, t: jnp.sum(fn(h, w, t)), argnums=(0, 1)))
+        out[name] = grad.lower(h, w, t).compile().memory_analysis().temp_size_in_bytes
+    return out
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--steps", type=int, default=3)
+    parser.add_argument("--skip-trl", action="store_true")
+    args = parser.parse_args()
+    from refuseu_jax.checkpoints.registry import prepare_model
+
+    model_dir = prepare_model("smollm2-135m")
+    records = bench_records()
+    print(f"device: {jax.devices()[0].device_kind}, {jax.device_count()} device(s)")
+    peak_bf16, peak_f32 = matmul_peak(jnp.bfloat16), matmul_peak(jnp.float32)
+    print(f"measured matmul peak (2048^3, best of 5): bf16 {peak_bf16 / 1e9:.0f} GFLOP/s, f32 {peak_f32 / 1e9:.0f} GFLOP/s")
+
+    results = {}
+    for dtype in ("float32", "bfloat16"):
+        t, tokens, cfg = ours(model_dir, records, dtype, args.steps)
+        results[f"ours {dtype}"] = (t, tokens)
+    flops = 8 * matmul_params(cfg)  # per token: 6N policy forward+backward + 2N reference forward
+    if not args.skip_trl:
+        results["TRL float32"] = trl(model_dir, records, args.steps)
+    print(f"\nDPO step, SmolLM2-135M, {PAIRS} pairs, max length {MAX_LEN}, full fine-tuning (best of {args.steps}):")
+    for name, (t, tokens) in results.items():
+        mfu = flops * tokens / t / peak_bf16
+        print(f"  {name:16s} {t:7.2f} s/step  {tokens / t:8.1f} tokens/s  MFU {100 * mfu:5.1f}% of bf16 peak")
+    if "TRL float32" in results:
+        trl_rate = results["TRL float32"][1] / results["TRL float32"][0]
+        for name in ("ours float32", "ours bfloat16"):
+            t, tokens = results[name]
+            print(f"  {name} / TRL float32 throughput: {tokens / t / trl_rate:.2f}x")
+
+    mem = logprob_memory()
+    print(f"\nlog-prob + gradient temporaries, vocab 128256, seq 1024, 2 rows, hidden 2048 (XLA memory analysis):")
+    print(f"  chunked {mem['chunked'] / 2**20:.0f} MiB, full logits {mem['naive'] / 2**20:.0f} MiB, "
+          f"ratio {mem['chunked'] / mem['naive']:.1%}")
+
+
+if __name__ == "__main__":
+    main()
