@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+from data_tools.atomic import atomic_open
 from data_tools.errors import UserError
 from data_tools.taxonomy import LANGUAGES, Taxonomy
 
@@ -152,19 +151,8 @@ def _rows_from_dataset_dir(path: Path) -> Iterator[tuple[str, dict]]:
 
 
 def write_jsonl_atomic(path: str | Path, records: Iterable[dict]) -> Path:
-    """Write records as JSONL to a temporary file beside `path`, then rename: never a half-written file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            for rec in records:
-                fh.write(json.dumps(rec, ensure_ascii=False, sort_keys=True) + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    """Write records as JSONL atomically: never a half-written file, the old one kept if writing fails."""
+    with atomic_open(path, "w") as fh:
+        for rec in records:
+            fh.write(json.dumps(rec, ensure_ascii=False, sort_keys=True) + "\n")
+    return Path(path)

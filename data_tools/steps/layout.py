@@ -7,12 +7,11 @@ either the old complete file or the new complete file, never a half-written one.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from data_tools.atomic import current_umask, write_bytes_atomic, write_json_atomic, write_text_atomic
 from data_tools.errors import UserError
 from data_tools.schema import iter_jsonl, write_jsonl_atomic
 
@@ -101,38 +100,6 @@ def remove_leftovers(build: BuildDir) -> list[Path]:
 def mix_slug(name: str) -> str:
     """'single:de' -> 'single-de': a colon is not a portable file name character."""
     return name.replace(":", "-")
-
-
-def current_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def write_bytes_atomic(path: Path, data: bytes) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        # mkstemp creates 0600; outputs are meant to be shared like any file this user writes.
-        os.chmod(tmp, 0o666 & ~current_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
-
-
-def write_text_atomic(path: Path, text: str) -> Path:
-    return write_bytes_atomic(path, text.encode("utf-8"))
-
-
-def write_json_atomic(path: Path, obj) -> Path:
-    return write_text_atomic(path, json.dumps(obj, ensure_ascii=False, indent=2, sort_keys=True) + "\n")
 
 
 def read_json(path: Path, produced_by: str):

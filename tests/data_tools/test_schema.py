@@ -96,3 +96,14 @@ def test_mixes_and_language_checks():
     with pytest.raises(UserError, match="unknown language code 'xx'"):
         check_languages("en,xx")
     assert check_languages("all") == check_languages(list(mix_languages("balanced")))
+
+
+def test_atomic_writes_get_normal_permissions(tmp_path):
+    import os
+
+    old = os.umask(0o022)
+    try:
+        write_jsonl_atomic(tmp_path / "r.jsonl", [_rec()])
+    finally:
+        os.umask(old)
+    assert (tmp_path / "r.jsonl").stat().st_mode & 0o777 == 0o644
