@@ -103,14 +103,15 @@ def quickstart(config, overrides, examples):
 
 
 def _example_prompts(trainer, n: int) -> list[tuple[str, str]]:
-    """A few test-split prompts in different languages (prompts never used for training)."""
+    """A few test-split prompts, each in a different language and (category, style) group, none used in training."""
     from data_tools.schema import read_records
     from refuseu_jax.train.trainer import data_path
 
-    seen, out = set(), []
+    langs, groups, out = set(), set(), []
     for rec in read_records(data_path(trainer.cfg.data.path)):
-        if rec["split"] == "test" and rec["lang"] not in seen and len(out) < n:
-            seen.add(rec["lang"])
+        if rec["split"] == "test" and rec["lang"] not in langs and rec["group"] not in groups and len(out) < n:
+            langs.add(rec["lang"])
+            groups.add(rec["group"])
             out.append((rec["lang"], rec["prompt"][-1]["content"]))
     return out
 
