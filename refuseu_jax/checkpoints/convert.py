@@ -47,6 +47,10 @@ def detect_format(src: str | Path) -> str:
         return "hf"
     if any((path / marker).exists() for marker in ("_CHECKPOINT_METADATA", "_METADATA", "manifest.ocdbt")):
         return "orbax"
+    pickles = sorted(p.name for p in path.glob("*.bin"))
+    if pickles:
+        raise UserError(f"{path / pickles[0]}: PyTorch pickle weights are not read (expected *.safetensors; re-save "
+                        "with transformers' save_pretrained, which writes safetensors)")
     raise UserError(f"{path}: not a recognised checkpoint (expected config.json with *.safetensors, or an orbax "
                     "checkpoint)")
 

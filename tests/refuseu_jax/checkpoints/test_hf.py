@@ -225,6 +225,11 @@ def _break_shape(path):
     return "model.safetensors"
 
 
+def _break_pickle_only(path):
+    (path / "model.safetensors").rename(path / "pytorch_model.bin")
+    return "pytorch_model.bin"
+
+
 def _break_truncate(path):
     data = (path / "model.safetensors").read_bytes()
     (path / "model.safetensors").write_bytes(data[: len(data) - 1000])
@@ -236,7 +241,8 @@ def _break_truncate(path):
     (_break_architecture, "unsupported architecture"),
     (_break_shape, "has shape [32, 64], expected [32, 48]"),
     (_break_truncate, "truncated"),
-], ids=["missing-file", "architecture", "shape-mismatch", "truncated"])
+    (_break_pickle_only, "expected *.safetensors"),
+], ids=["missing-file", "architecture", "shape-mismatch", "truncated", "pickle-only"])
 def test_bad_checkpoints_give_one_line_naming_the_file_and_exit_2(tmp_path, breaker, expected):
     _, src = _save_tiny(tmp_path)
     file_name = breaker(src)
