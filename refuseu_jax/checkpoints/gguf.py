@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import ml_dtypes
 import numpy as np
 
 from data_tools.errors import UserError
@@ -215,7 +216,9 @@ def gguf_to_hf(gguf_path: str | Path, out_dir: str | Path, dtype: str = "float32
     """
     g = GGUFFile(gguf_path)
     cfg = gguf_config(g)
-    np_dtype = np.dtype("float32") if dtype == "float32" else np.dtype(__import__("ml_dtypes").bfloat16)
+    if dtype not in ("float32", "bfloat16"):
+        raise UserError(f"dtype {dtype!r}: expected float32 or bfloat16 for dequantised GGUF weights")
+    np_dtype = np.dtype(np.float32) if dtype == "float32" else np.dtype(ml_dtypes.bfloat16)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     build_tokenizer(g).save_pretrained(str(out))
