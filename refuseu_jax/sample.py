@@ -239,11 +239,15 @@ class Sampler:
         """New token ids for each prompt, up to and including the stop token (EOS or stop id) when one came."""
         stop_ids = tuple(sorted(set(self.eos_ids) | set(config.stop_token_ids) | set(self._stop_string_ids(config))))
         batch = self._padded_batch_size(config.batch_size)
+        if any(len(p) == 0 for p in prompts):
+            raise ValueError("empty prompt: generation needs at least one prompt token")
+        # Batches of similar lengths: less padding, fewer distinct length buckets (compiles). Results are returned
+        # in the caller's order.
+        order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
+        by_length = [list(prompts[i]) for i in order]
         out: list[list[int]] = []
-        for start in range(0, len(prompts), batch):
-            chunk = [list(p) for p in prompts[start:start + batch]]
-            if any(len(p) == 0 for p in chunk):
-                raise ValueError("empty prompt: generation needs at least one prompt token")
+        for start in range(0, len(by_length), batch):
+            chunk = by_length[start:start + batch]
             n_real = len(chunk)
             chunk += [chunk[0]] * (batch - n_real)
             length = _round_up(max(len(p) for p in chunk), config.length_bucket)
@@ -252,14 +256,17 @@ class Sampler:
             key = jax.random.key(config.seed)
             key = jax.random.fold_in(key, start)  # different batches draw different noise, reproducibly
             tokens = _generate(
-                self.graphdef, self.state, self.layer_states, ids, mask, key, jnp.float32(max(config.temperature, 1e-6)),
-                jnp.float32(config.top_p), max_new_tokens=config.max_new_tokens, greedy=config.greedy,
+                self.graphdef, self.state, self.layer_states, ids, mask, key,
+                jnp.float32(max(config.temperature, 1e-6)), jnp.float32(config.top_p), max_new_tokens=config.max_new_tokens, greedy=config.greedy,
                 layer_graphdef=self.layer_graphdef, top_k=config.top_k, stop_ids=stop_ids, pad_id=self.pad_id,
                 cache_sharding=_cache_sharding(self.mesh, self.model.cfg.num_kv_heads),
             )
             tokens = np.asarray(jax.device_get(tokens))[:n_real]
             out.extend(_cut_at_stop(row, stop_ids) for row in tokens)
-        return out
+        result: list[list[int]] = [[] for _ in prompts]
+        for position, index in enumerate(order):
+            result[index] = out[position]
+        return result
 
     def _padded_batch_size(self, batch_size: int) -> int:
         if self.mesh is None:

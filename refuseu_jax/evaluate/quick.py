@@ -44,7 +44,7 @@ def evaluate_model(name: str, model, tokenizer, rows: list[dict], sampling: Samp
 
 
 def before_after_table(before, after, tokenizer=None, data: str = BUNDLED, split: str = "test",
-                       max_new_tokens: int = 48, batch_size: int = 8, out_dir: str | Path = "runs/quickstart/eval",
+                       max_new_tokens: int = 48, batch_size: int = 16, out_dir: str | Path = "runs/quickstart/eval",
                        mesh=None) -> str:
     """Markdown table of the non-refusal rate per language (before, after, change in points); files in out_dir."""
     out_dir = Path(out_dir)
