@@ -43,14 +43,14 @@ def copy_bandwidth_gbs(n_bytes: int = 512 << 20, repeats: int = 5) -> float:
     return 2 * n_bytes / best / 1e9  # bytes read + bytes written
 
 
-def bench_ours(model_dir, prompts_ids, new_tokens, batch, dtype):
+def bench_ours(model_dir, prompts_ids, new_tokens, batch, dtype, unstack_layers=None):
     import jax
 
     from refuseu_jax.checkpoints.hf import from_pretrained
     from refuseu_jax.sample import Sampler, SamplingConfig
 
     model = from_pretrained(model_dir, dtype=dtype)
-    sampler = Sampler(model, eos_ids=[])  # no stop: exactly new_tokens per row
+    sampler = Sampler(model, eos_ids=[], unstack_layers=unstack_layers)  # no stop: exactly new_tokens per row
     cfg = SamplingConfig(max_new_tokens=new_tokens, batch_size=batch, length_bucket=16)
     prefill_only = SamplingConfig(max_new_tokens=1, batch_size=batch, length_bucket=16)
     sampler.generate_ids(prompts_ids, cfg)  # compile
@@ -99,6 +99,9 @@ def main():
     parser.add_argument("--new-tokens", type=int, default=64)
     parser.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"])
     parser.add_argument("--skip-transformers", action="store_true")
+    parser.add_argument("--decode", choices=["auto", "scan", "unstacked"], default="auto",
+                        help="our decode path: the model's scan over stacked layers, the per-layer loop, or the "
+                             "sampler's default for this backend")
     args = parser.parse_args()
 
     from transformers import AutoTokenizer
@@ -118,10 +121,12 @@ def main():
     if not args.skip_transformers:
         # transformers first: once XLA's CPU thread pool exists in this process it competes with torch's threads.
         theirs, their_tokens = bench_transformers(model_dir, prompts_ids, args.new_tokens, pad_id, args.dtype)
-    ours, our_tokens = bench_ours(model_dir, prompts_ids, args.new_tokens, args.batch, args.dtype)
+    unstack = {"auto": None, "scan": False, "unstacked": True}[args.decode]
+    ours, our_tokens = bench_ours(model_dir, prompts_ids, args.new_tokens, args.batch, args.dtype, unstack)
     bound_step_s = ours["weight_bytes"] / (bandwidth * 1e9)
     report = {
-        "model": str(args.model), "batch": args.batch, "new_tokens": args.new_tokens, "dtype": args.dtype,
+        "model": str(args.model), "decode": args.decode, "batch": args.batch, "new_tokens": args.new_tokens,
+        "dtype": args.dtype,
         "prompt_lengths": [len(p) for p in prompts_ids], "copy_bandwidth_GBps": round(bandwidth, 2),
         "ours_tokens_per_s": round(ours["tokens_per_s"], 1), "ours_seconds": round(ours["seconds"], 3),
         "ours_decode_step_ms": round(ours["decode_step_s"] * 1e3, 2),
