@@ -168,3 +168,11 @@ def test_lora_starts_at_ln2_learns_and_exports_merged(ckpt, tmp_path):
     with torch.no_grad():
         assert np.abs(base(torch.tensor(ids)).logits.numpy() - theirs).max() > 1e-3  # the adapters were merged in
     assert (tmp_path / "hf" / "tokenizer_config.json").is_file()
+
+
+def test_bfloat16_params_and_compute_train(ckpt, tmp_path):
+    cfg = make_cfg(ckpt, tmp_path, max_steps=4, **{"model.param_dtype": "bfloat16", "model.compute_dtype": "bfloat16"})
+    trainer = DPOTrainer(cfg, mesh=one_device())
+    assert trainer.state["params"]["layers"]["up_proj"]["kernel"].dtype == jax.numpy.bfloat16
+    hist = trainer.train()["history"]
+    assert abs(hist[0]["loss"] - math.log(2)) < 1e-2 and hist[-1]["loss"] < hist[0]["loss"] - 0.05

@@ -43,7 +43,7 @@ def _ours(setup, loss_type, sft_weight):
     return DPOTrainer(cfg, mesh=mesh, records=records)
 
 
-@pytest.mark.parametrize("loss_type,sft_weight", [("sigmoid", 0.5)])  # + the NLL term; ipo is checked in test_losses
+@pytest.mark.parametrize("loss_type,sft_weight", [("sigmoid", 0.5), ("ipo", 0.0)])
 def test_one_step_matches_trl(setup, loss_type, sft_weight):
     import torch
     from tests.refuseu_jax.hf_tiny import params_from_hf
