@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from pathlib import Path
 
@@ -80,6 +81,9 @@ def quickstart(config, overrides, examples):
     click.echo(f"[1/5] model: {resolve_model_dir(cfg.model.path)}")
     from refuseu_jax.train.trainer import DPOTrainer
 
+    if Path(cfg.run_dir).exists():  # a demo starts over: the before/after comparison needs the untrained model
+        click.echo(f"      removing the previous demo run {cfg.run_dir}")
+        shutil.rmtree(cfg.run_dir)
     trainer = DPOTrainer(cfg.replace(resume=False, export_dir=None))
     held_out = trainer.evaluation_pairs("test")
     prompts = _example_prompts(trainer, examples)

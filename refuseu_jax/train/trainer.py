@@ -414,6 +414,10 @@ class DPOTrainer:
         (self.run_dir / "config.json").write_text(json.dumps(to_dict(cfg), indent=1))
         ckpt = RunCheckpoints(self.run_dir / "checkpoints", keep=cfg.keep_checkpoints)
         start = 0
+        if not cfg.resume and ckpt.latest_step() is not None:
+            ckpt.close()
+            raise UserError(f"{ckpt.directory}: holds checkpoints (latest step {ckpt.latest_step()}) but key "
+                            f"'resume' is false; resume, or choose a new 'run_dir'")
         if cfg.resume and ckpt.latest_step() is not None:
             start = ckpt.latest_step()
             self.state, data_state, _ = ckpt.restore(start, self.state)
@@ -495,10 +499,11 @@ class DPOTrainer:
     # -- export --------------------------------------------------------------------------------------------------
     def export(self, out_dir: str | Path) -> Path:
         """Write the current policy (LoRA merged into the base) as a HF checkpoint with the run's tokenizer."""
-        from refuseu_jax.checkpoints.hf import save_hf
+        from refuseu_jax.checkpoints.hf import resolve_model_dir, save_hf
 
         params = self.policy_params(self.state["params"])
-        tokenizer_src = self.cfg.model.tokenizer or self.model_source
+        tokenizer = self.cfg.model.tokenizer
+        tokenizer_src = str(resolve_model_dir(tokenizer)) if tokenizer else self.model_source
         return save_hf(params, self.model_cfg, out_dir, tokenizer_src=tokenizer_src)
 
     def restore(self, step: int | None = None) -> int:
