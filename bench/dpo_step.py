@@ -4,7 +4,8 @@
 
 1. Peak: best jitted bf16 x bf16 -> f32 matmul rate on this machine (and f32, for reference).
 2. Same batch for both (4 bundled pairs, max length 128, chat template), full fine-tuning, AdamW:
-   - TRL DPOTrainer (torch, float32), explicit ref_model; one step = compute_loss + backward + optimizer.step
+   - TRL DPOTrainer (torch, float32), explicit ref_model; one step = compute_loss + backward + optimizer.step;
+     measured first, before XLA starts its thread pool
    - ours, float32 and bfloat16 compute (float32 master weights); one step = the jitted train step
    tokens/s counts real (non-pad) prompt+completion tokens of chosen and rejected sequences.
    MFU = model FLOPs / step time / bf16 peak, with model FLOPs = 6 N T (policy forward+backward) + 2 N T
@@ -16,7 +17,7 @@
 from __future__ import annotations
 
 import argparse
-import statistics
+import os
 import tempfile
 import time
 
@@ -137,12 +138,14 @@ def main():
     print(f"measured matmul peak (2048^3, best of 5): bf16 {peak_bf16 / 1e9:.0f} GFLOP/s, f32 {peak_f32 / 1e9:.0f} GFLOP/s")
 
     results = {}
+    # TRL first: once XLA's thread pool exists it competes with torch's threads for the same cores.
+    if not args.skip_trl:
+        results["TRL float32"] = trl(model_dir, records, args.steps)
     for dtype in ("float32", "bfloat16"):
         t, tokens, cfg = ours(model_dir, records, dtype, args.steps)
         results[f"ours {dtype}"] = (t, tokens)
     flops = 8 * matmul_params(cfg)  # per token: 6N policy forward+backward + 2N reference forward
-    if not args.skip_trl:
-        results["TRL float32"] = trl(model_dir, records, args.steps)
+    print(f"load average after the runs: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     print(f"\nDPO step, SmolLM2-135M, {PAIRS} pairs, max length {MAX_LEN}, full fine-tuning (best of {args.steps}):")
     for name, (t, tokens) in results.items():
         mfu = flops * tokens / t / peak_bf16
