@@ -133,14 +133,14 @@ def main():
 
     model_dir = prepare_model("smollm2-135m")
     records = bench_records()
+    results = {}
+    # TRL before any JAX computation: once XLA's thread pool exists it competes with torch's threads for the
+    # same cores (a run that measured the matmul peak first saw TRL 5x slower than usual).
+    if not args.skip_trl:
+        results["TRL float32"] = trl(model_dir, records, args.steps)
     print(f"device: {jax.devices()[0].device_kind}, {jax.device_count()} device(s)")
     peak_bf16, peak_f32 = matmul_peak(jnp.bfloat16), matmul_peak(jnp.float32)
     print(f"measured matmul peak (2048^3, best of 5): bf16 {peak_bf16 / 1e9:.0f} GFLOP/s, f32 {peak_f32 / 1e9:.0f} GFLOP/s")
-
-    results = {}
-    # TRL first: once XLA's thread pool exists it competes with torch's threads for the same cores.
-    if not args.skip_trl:
-        results["TRL float32"] = trl(model_dir, records, args.steps)
     for dtype in ("float32", "bfloat16"):
         t, tokens, cfg = ours(model_dir, records, dtype, args.steps)
         results[f"ours {dtype}"] = (t, tokens)
