@@ -103,6 +103,12 @@ def quickstart(config, overrides, examples):
     after = _answers(trainer, prompts)
     for (lang, prompt), b, a in zip(prompts, before, after):
         click.echo(f"\n[{lang}] {prompt}\n  before: {_short(b)}\n  after:  {_short(a)}")
+    from refuseu_jax.evaluate.quick import before_after_table
+    from refuseu_jax.train.trainer import data_path
+
+    click.echo("\nWhole test split, before vs after (greedy replies judged by the offline refusal judge):\n")
+    click.echo(before_after_table(cfg.model.path, out, data=data_path(cfg.data.path),
+                                  out_dir=Path(cfg.run_dir) / "eval"))
     click.echo(f"\ndone in {time.time() - t0:.0f} s")
 
 
