@@ -140,8 +140,12 @@ def markdown_compare(runs: Sequence[dict]) -> str:
         if len(runs) > 1:
             row.append("n/a" if None in (values[0], values[-1]) else f"{100 * (values[-1] - values[0]):+.1f}")
         rows.append(row)
+    sizes = ", ".join(f"{lang} {runs[-1][key]['lang'][lang]['decided']}" for lang in langs
+                      if lang in runs[-1][key]["lang"])
     parts = [f"# {RATE_TITLES[key]} per language (%)", "", f"First run (`{names[0]}`) is the baseline.", "",
-             _table(header, rows)]
+             _table(header, rows), "",
+             f"Judged responses per language in `{names[-1]}`: {sizes}. With few prompts per language a change of "
+             "one response moves the rate a lot; each run's report.md gives 95% bootstrap intervals."]
     if key == "non_refusal_rate":
         parts += ["", "Non-refusal rate: share of responses that do not refuse (offline phrasebook judge). It is a "
                       "proxy for attack success, not the guard-ensemble ASR."]
