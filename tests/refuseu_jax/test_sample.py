@@ -99,6 +99,7 @@ def test_stop_strings_truncate_text():
     assert truncate_at_stop_strings("a###b\nUser:", ["\nUser:", "###"]) == "a"
 
 
+@pytest.mark.slow  # ~25 s: compiling the per-layer decode loop for 30 layers dominates
 def test_greedy_matches_transformers_on_smollm2():
     """The real embedded default (prepared from the bundled GGUF) on a padded batch of chat prompts."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
