@@ -44,7 +44,7 @@ def copy_bandwidth_gbs(n_bytes: int = 512 << 20, repeats: int = 5) -> float:
     return 2 * n_bytes / best / 1e9  # bytes read + bytes written
 
 
-def bench_ours(model_dir, prompts_ids, new_tokens, batch, dtype, unstack_layers=None):
+def bench_ours(model_dir, prompts_ids, new_tokens, batch, dtype, unstack_layers=False):
     import jax
 
     from refuseu_jax.checkpoints.hf import from_pretrained
@@ -107,9 +107,9 @@ def main():
     parser.add_argument("--new-tokens", type=int, default=64)
     parser.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"])
     parser.add_argument("--skip-transformers", action="store_true")
-    parser.add_argument("--decode", choices=["auto", "scan", "unstacked"], default="auto",
-                        help="our decode path: the model's scan over stacked layers, the per-layer loop, or the "
-                             "sampler's default for this backend")
+    parser.add_argument("--decode", choices=["scan", "unstacked"], default="scan",
+                        help="our decode path: the model's scan over stacked layers (default) or the per-layer "
+                             "loop over unstacked weights (Sampler(unstack_layers=True))")
     args = parser.parse_args()
 
     from transformers import AutoTokenizer
@@ -129,7 +129,7 @@ def main():
     if not args.skip_transformers:
         # transformers first: once XLA's CPU thread pool exists in this process it competes with torch's threads.
         theirs, their_tokens = bench_transformers(model_dir, prompts_ids, args.new_tokens, pad_id, args.dtype)
-    unstack = {"auto": None, "scan": False, "unstacked": True}[args.decode]
+    unstack = args.decode == "unstacked"
     ours, our_tokens = bench_ours(model_dir, prompts_ids, args.new_tokens, args.batch, args.dtype, unstack)
     bound_step_s = ours["weight_bytes"] / (bandwidth * 1e9)
     report = {

@@ -44,6 +44,7 @@ class SamplingSection:
     seed: int = 0
     batch_size: int = 8
     stop_strings: list[str] = field(default_factory=list)
+    unstack_layers: bool = False  # per-layer decode loop: faster steps on CPU, slower compile (see sample.py)
 
 
 @dataclass(frozen=True)
@@ -137,7 +138,7 @@ def load_model(model: str, dtype: str = "float32", mesh_cfg: MeshConfig = MeshCo
 def generate_responses(rows: list[dict], model, tokenizer, mesh, sampling: SamplingSection) -> list[dict]:
     from refuseu_jax.sample import Sampler, SamplingConfig
 
-    sampler = Sampler(model, tokenizer, mesh=mesh)
+    sampler = Sampler(model, tokenizer, mesh=mesh, unstack_layers=sampling.unstack_layers)
     config = SamplingConfig(max_new_tokens=sampling.max_new_tokens, temperature=sampling.temperature,
                             top_k=sampling.top_k, top_p=sampling.top_p, seed=sampling.seed,
                             batch_size=sampling.batch_size, stop_strings=tuple(sampling.stop_strings))
