@@ -19,6 +19,8 @@ from typing import Any, Mapping, Sequence
 
 import jax
 import numpy as np
+
+from data_tools.errors import UserError
 from jax.sharding import AxisType, Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
@@ -38,14 +40,14 @@ class MeshConfig:
         sizes = [self.data, self.fsdp, self.tensor]
         free = [i for i, s in enumerate(sizes) if s == -1]
         if len(free) > 1 or any(s == 0 or s < -1 for s in sizes):
-            raise ValueError(f"mesh sizes {dict(zip(AXES, sizes))}: use positive sizes and at most one -1")
+            raise UserError(f"config key 'mesh': mesh sizes {dict(zip(AXES, sizes))}: use positive sizes and at most one -1")
         fixed = math.prod(s for s in sizes if s != -1)
         if free:
             if num_devices % fixed:
-                raise ValueError(f"mesh {dict(zip(AXES, sizes))}: {num_devices} devices not divisible by {fixed}")
+                raise UserError(f"config key 'mesh': mesh {dict(zip(AXES, sizes))}: {num_devices} devices not divisible by {fixed}")
             sizes[free[0]] = num_devices // fixed
         if math.prod(sizes) != num_devices:
-            raise ValueError(f"mesh {dict(zip(AXES, sizes))} needs {math.prod(sizes)} devices, have {num_devices}")
+            raise UserError(f"config key 'mesh': mesh {dict(zip(AXES, sizes))} needs {math.prod(sizes)} devices, have {num_devices}")
         return tuple(sizes)
 
 

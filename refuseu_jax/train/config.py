@@ -11,6 +11,7 @@ from typing import Literal
 
 from data_tools.errors import UserError
 from data_tools.taxonomy import HIGH_RESOURCE
+from refuseu_jax.parallel import MeshConfig
 
 
 @dataclass(frozen=True)
@@ -83,13 +84,6 @@ class LoraSpec:
 
 
 @dataclass(frozen=True)
-class MeshSpec:
-    data: int = 1
-    fsdp: int = -1  # -1: all remaining devices
-    tensor: int = 1
-
-
-@dataclass(frozen=True)
 class TrainConfig:
     run_dir: str = "runs/dpo"
     model: ModelSpec = field(default_factory=lambda: ModelSpec(path="smollm2-135m"))
@@ -97,7 +91,7 @@ class TrainConfig:
     optim: OptimSpec = field(default_factory=OptimSpec)
     dpo: DPOSpec = field(default_factory=DPOSpec)
     lora: LoraSpec = field(default_factory=LoraSpec)
-    mesh: MeshSpec = field(default_factory=MeshSpec)
+    mesh: MeshConfig = field(default_factory=MeshConfig)
     seed: int = 0  # parameter init (presets, LoRA) and LoRA-free runs' data order default
     batch_size: int = 8  # pairs per optimizer step, over all hosts
     epochs: int = 3

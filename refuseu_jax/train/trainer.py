@@ -33,7 +33,7 @@ from data_tools.configuration import to_dict
 from data_tools.errors import UserError
 from refuseu_jax.models.config import ModelConfig, get_preset
 from refuseu_jax.models.llama import abstract_model, init_model
-from refuseu_jax.parallel import BATCH_AXES, PARTITION_RULES, MeshConfig, make_mesh, param_shardings
+from refuseu_jax.parallel import BATCH_AXES, PARTITION_RULES, make_mesh, param_shardings
 from refuseu_jax.train import batches as B
 from refuseu_jax.train.checkpointing import RunCheckpoints
 from refuseu_jax.train.config import DPOSpec, LoraSpec, OptimSpec, TrainConfig
@@ -279,7 +279,7 @@ class DPOTrainer:
     def __init__(self, cfg: TrainConfig, *, mesh=None, model=None, tokenizer=None, records=None,
                  model_source: str | None = None):
         self.cfg = cfg
-        self.mesh = mesh if mesh is not None else make_mesh(MeshConfig(cfg.mesh.data, cfg.mesh.fsdp, cfg.mesh.tensor))
+        self.mesh = mesh if mesh is not None else make_mesh(cfg.mesh)
         if model is None:
             self.model_cfg, params, self.tokenizer, self.model_source = load_model(cfg, self.mesh)
         else:  # (ModelConfig, params) given directly

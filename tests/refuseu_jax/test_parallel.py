@@ -10,6 +10,7 @@ from jax.sharding import PartitionSpec as P
 from refuseu_jax import parallel
 from refuseu_jax.models.config import get_preset
 from refuseu_jax.models.llama import param_shapes
+from data_tools.errors import UserError
 from refuseu_jax.parallel import MeshConfig, batch_sharding, make_mesh, param_shardings, shard_params, spec_for
 
 
@@ -20,7 +21,7 @@ def test_mesh_sizes_fill_the_rest_and_reject_impossible_shapes():
     assert MeshConfig(data=-1, fsdp=1, tensor=4).resolve(8) == (2, 1, 4)
     for bad in (MeshConfig(data=3), MeshConfig(data=-1, fsdp=-1), MeshConfig(data=2, fsdp=2, tensor=1),
                 MeshConfig(tensor=0)):
-        with pytest.raises(ValueError):
+        with pytest.raises(UserError, match="config key 'mesh'"):
             bad.resolve(8)
     mesh = make_mesh(MeshConfig(data=2, fsdp=2, tensor=2))
     assert dict(mesh.shape) == {"data": 2, "fsdp": 2, "tensor": 2}
