@@ -89,9 +89,11 @@ class DecoderLayer(nnx.Module):
         dtype, pdtype = _dtype(cfg.dtype), _dtype(cfg.param_dtype)
         init = nnx.initializers.normal(cfg.initializer_range)
 
+        # Low-precision compute accumulates matmuls in float32 (outputs cast back at the call sites): more exact,
+        # and on this CPU faster too (SmolLM2 forward, 8 x 128 tokens, bf16: 0.88 s -> 0.64 s).
         def linear(n_in, n_out, bias):
             return nnx.Linear(n_in, n_out, use_bias=bias, dtype=dtype, param_dtype=pdtype, kernel_init=init,
-                              rngs=rngs)
+                              preferred_element_type=jnp.float32 if dtype != jnp.float32 else None, rngs=rngs)
 
         h, d = cfg.hidden_size, cfg.head_dim
         self.attn_norm = RMSNorm(h, cfg.rms_norm_eps, pdtype, rngs=rngs)
@@ -107,9 +109,9 @@ class DecoderLayer(nnx.Module):
 
     def qkv(self, x: jax.Array, cos: jax.Array, sin: jax.Array):
         b, t, _ = x.shape
-        q = self.q_proj(x).reshape(b, t, self.num_heads, self.head_dim)
-        k = self.k_proj(x).reshape(b, t, self.num_kv_heads, self.head_dim)
-        v = self.v_proj(x).reshape(b, t, self.num_kv_heads, self.head_dim)
+        q = self.q_proj(x).astype(x.dtype).reshape(b, t, self.num_heads, self.head_dim)
+        k = self.k_proj(x).astype(x.dtype).reshape(b, t, self.num_kv_heads, self.head_dim)
+        v = self.v_proj(x).astype(x.dtype).reshape(b, t, self.num_kv_heads, self.head_dim)
         return apply_rope(q, cos, sin), apply_rope(k, cos, sin), v
 
     def attend(self, q: jax.Array, k: jax.Array, v: jax.Array, mask: jax.Array) -> jax.Array:
@@ -124,11 +126,11 @@ class DecoderLayer(nnx.Module):
         return out.reshape(b, t, self.num_heads * d)
 
     def mlp(self, x: jax.Array) -> jax.Array:
-        return self.down_proj(jax.nn.silu(self.gate_proj(x)) * self.up_proj(x))
+        return self.down_proj((jax.nn.silu(self.gate_proj(x)) * self.up_proj(x)).astype(x.dtype)).astype(x.dtype)
 
     def __call__(self, x, cos, sin, mask):
         q, k, v = self.qkv(self.attn_norm(x), cos, sin)
-        x = x + self.o_proj(self.attend(q, k, v, mask))
+        x = x + self.o_proj(self.attend(q, k, v, mask)).astype(x.dtype)
         return x + self.mlp(self.mlp_norm(x))
 
     def decode(self, x, cos, sin, mask, k_cache, v_cache, write_index):
@@ -136,7 +138,7 @@ class DecoderLayer(nnx.Module):
         q, k, v = self.qkv(self.attn_norm(x), cos, sin)
         k_cache = jax.lax.dynamic_update_slice(k_cache, k.astype(k_cache.dtype), (0, write_index, 0, 0))
         v_cache = jax.lax.dynamic_update_slice(v_cache, v.astype(v_cache.dtype), (0, write_index, 0, 0))
-        x = x + self.o_proj(self.attend(q, k_cache.astype(q.dtype), v_cache.astype(q.dtype), mask))
+        x = x + self.o_proj(self.attend(q, k_cache.astype(q.dtype), v_cache.astype(q.dtype), mask)).astype(x.dtype)
         return x + self.mlp(self.mlp_norm(x)), k_cache, v_cache
 
 
