@@ -9,16 +9,11 @@ import pytest
 
 
 @pytest.fixture(scope="session")
-def smollm2_cache(tmp_path_factory):
-    """REFUSEU_CACHE pointed at a fresh temporary directory for the whole session."""
-    root = tmp_path_factory.mktemp("refuseu_cache")
-    old = os.environ.get("REFUSEU_CACHE")
-    os.environ["REFUSEU_CACHE"] = str(root)
-    yield root
-    if old is None:
-        os.environ.pop("REFUSEU_CACHE", None)
-    else:
-        os.environ["REFUSEU_CACHE"] = old
+def smollm2_cache():
+    """The session's private REFUSEU_CACHE (set in tests/conftest.py)."""
+    from pathlib import Path
+
+    return Path(os.environ["REFUSEU_CACHE"])
 
 
 @pytest.fixture(scope="session")
