@@ -6,7 +6,7 @@ import click
 
 from data_tools.cli import UserErrorGroup
 from refuseu_jax.commands.evaluate import eval_command, report_command
-from refuseu_jax.commands.models import chat, convert, models
+from refuseu_jax.commands.models import convert, models
 from refuseu_jax.commands.sample import sample
 from refuseu_jax.commands.train import export_run, quickstart, train
 
@@ -14,11 +14,15 @@ from refuseu_jax.commands.train import export_run, quickstart, train
 @click.group(cls=UserErrorGroup)
 def main():
     """RefusEU-JAX: DPO refusal alignment of Llama models in JAX."""
+    # Every command may touch devices, and a multi-host job must join before any of them does. A no-op unless
+    # JAX_COORDINATOR_ADDRESS / JAX_NUM_PROCESSES / JAX_PROCESS_ID or REFUSEU_DISTRIBUTED=1 is set.
+    from refuseu_jax.parallel import initialize_distributed
+
+    initialize_distributed()
 
 
 main.add_command(models)
 main.add_command(convert)
-main.add_command(chat)
 main.add_command(sample)
 main.add_command(eval_command)
 main.add_command(report_command)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import click
 
-from data_tools.errors import UserError
 
 DTYPES = ("float32", "bfloat16")
 
@@ -65,29 +64,3 @@ def convert(src, out, to, config, dtype, max_shard_size):
     path = run_convert(src, out, to=to, config=config, dtype=dtype, max_shard_bytes=parse_size(max_shard_size),
                        progress=True)
     click.echo(str(path))
-
-
-@click.command("chat")
-@click.option("--model", "model_name", default="smollm2-135m", show_default=True,
-              help="HF checkpoint directory or model name.")
-@click.option("--prompt", "prompts", multiple=True, required=True, help="A user message (repeat for a batch).")
-@click.option("--max-new-tokens", default=128, show_default=True, type=click.IntRange(1))
-@click.option("--temperature", default=0.0, show_default=True, type=click.FloatRange(0.0),
-              help="0 = greedy.")
-@click.option("--dtype", type=click.Choice(DTYPES), default="float32", show_default=True)
-def chat(model_name, prompts, max_new_tokens, temperature, dtype):
-    """Answer each --prompt with the model's chat template (KV-cache sampler)."""
-    from transformers import AutoTokenizer
-
-    from refuseu_jax.checkpoints.hf import from_pretrained, resolve_model_dir
-    from refuseu_jax.sample import Sampler, SamplingConfig
-
-    directory = resolve_model_dir(model_name)
-    if not (directory / "tokenizer.json").is_file() and not (directory / "tokenizer.model").is_file():
-        raise UserError(f"{directory}: no tokenizer files (expected tokenizer.json); chat needs a tokenizer")
-    model = from_pretrained(directory, dtype=dtype)
-    sampler = Sampler(model, AutoTokenizer.from_pretrained(str(directory)))
-    config = SamplingConfig(max_new_tokens=max_new_tokens, temperature=temperature,
-                            batch_size=len(prompts), length_bucket=32)
-    for prompt, reply in zip(prompts, sampler.generate(list(prompts), config)):
-        click.echo(f"> {prompt}\n{reply.strip()}\n")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
 
@@ -55,4 +53,4 @@ def sample(model, prompts, data, split, languages, limit_per_language, out_path,
         click.echo(f"wrote {len(results)} responses to {out_path}")
     else:
         for row in results:
-            click.echo(json.dumps({"prompt": row["prompt"], "response": row["response"]}, ensure_ascii=False))
+            click.echo(f"> {row['prompt']}\n{row['response'].strip()}\n")

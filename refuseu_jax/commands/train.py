@@ -38,10 +38,7 @@ def _print_summary(summary: dict) -> None:
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a config key (repeatable).")
 def train(config, overrides):
     """DPO-train a Llama on RefusEU pairs (resumes from the run directory's latest checkpoint)."""
-    from refuseu_jax.parallel import initialize_distributed
-
     cfg = _load(config, overrides)
-    initialize_distributed()
     from refuseu_jax.train.trainer import DPOTrainer
 
     _print_summary(DPOTrainer(cfg).train())

@@ -131,6 +131,8 @@ def load_model(model: str, dtype: str = "float32", mesh_cfg: MeshConfig = MeshCo
     from refuseu_jax.parallel import make_mesh
 
     directory = resolve_model_dir(model)
+    if not (directory / "tokenizer.json").is_file() and not (directory / "tokenizer.model").is_file():
+        raise UserError(f"{directory}: no tokenizer files (expected tokenizer.json); sampling needs a tokenizer")
     mesh = make_mesh(mesh_cfg)
     return from_pretrained(directory, dtype=dtype, mesh=mesh), AutoTokenizer.from_pretrained(directory), mesh
 

@@ -1,4 +1,4 @@
-"""`refuseu convert` (GGUF/HF/name sources, dtype casting) and `refuseu chat`, through the real CLI entry point."""
+"""`refuseu convert` (GGUF/HF/name sources, dtype casting) and `refuseu sample --prompt`, through the real CLI."""
 
 from __future__ import annotations
 
@@ -32,8 +32,8 @@ def tiny_chat_model(tmp_path):
     return path
 
 
-def test_chat_answers_each_prompt(tiny_chat_model):
-    result = CliRunner().invoke(main, ["chat", "--model", str(tiny_chat_model), "--prompt", "w9 w10",
+def test_sample_answers_each_prompt(tiny_chat_model):
+    result = CliRunner().invoke(main, ["sample", "--model", str(tiny_chat_model), "--prompt", "w9 w10",
                                        "--prompt", "w11", "--max-new-tokens", "4"])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
@@ -42,9 +42,9 @@ def test_chat_answers_each_prompt(tiny_chat_model):
     assert 1 <= len(reply) <= 4 and all(word.startswith("w") for word in reply)  # decoded vocabulary words
 
 
-def test_chat_without_tokenizer_is_a_user_error(tmp_path):
+def test_sample_without_tokenizer_is_a_user_error(tmp_path):
     tiny_hf_llama().save_pretrained(tmp_path / "bare")
-    result = CliRunner().invoke(main, ["chat", "--model", str(tmp_path / "bare"), "--prompt", "hi"])
+    result = CliRunner().invoke(main, ["sample", "--model", str(tmp_path / "bare"), "--prompt", "hi"])
     assert result.exit_code == 2 and "no tokenizer files" in result.stderr
 
 
