@@ -22,6 +22,7 @@ from pathlib import Path
 
 import yaml
 
+from data_tools.atomic import write_text_atomic
 from data_tools.clients.config import EndpointConfig
 from data_tools.configuration import to_dict
 from data_tools.errors import UserError
@@ -304,9 +305,7 @@ def load_metrics(run_dir: str | Path) -> dict:
 
 
 def _write_json(path: Path, data) -> None:
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=_json_default), encoding="utf-8")
-    tmp.replace(path)
+    write_text_atomic(path, json.dumps(data, indent=2, ensure_ascii=False, default=_json_default))
 
 
 def _json_default(obj):
