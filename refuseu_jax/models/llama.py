@@ -82,6 +82,13 @@ class RMSNorm(nnx.Module):
         return self.scale[...].astype(x.dtype) * normed.astype(x.dtype)
 
 
+def _project(linear: nnx.Linear, x: jax.Array) -> jax.Array:
+    """Apply a Linear to [..., in] as one 2-D matmul. The kernel gradient of a [B, T, in] input contracts two axes,
+    which XLA:CPU runs far slower than the same product on [B*T, in] (one SmolLM2 layer, 8 x 128 tokens: forward +
+    backward 117 -> 88 ms; whole model 3.9 -> 3.0 s)."""
+    return linear(x.reshape(-1, x.shape[-1])).reshape(*x.shape[:-1], -1)
+
+
 class DecoderLayer(nnx.Module):
     """One pre-norm block: x + attn(norm(x)); x + mlp(norm(x)). Flat attribute names = checkpoint paths."""
 
@@ -109,9 +116,9 @@ class DecoderLayer(nnx.Module):
 
     def qkv(self, x: jax.Array, cos: jax.Array, sin: jax.Array):
         b, t, _ = x.shape
-        q = self.q_proj(x).astype(x.dtype).reshape(b, t, self.num_heads, self.head_dim)
-        k = self.k_proj(x).astype(x.dtype).reshape(b, t, self.num_kv_heads, self.head_dim)
-        v = self.v_proj(x).astype(x.dtype).reshape(b, t, self.num_kv_heads, self.head_dim)
+        q = _project(self.q_proj, x).astype(x.dtype).reshape(b, t, self.num_heads, self.head_dim)
+        k = _project(self.k_proj, x).astype(x.dtype).reshape(b, t, self.num_kv_heads, self.head_dim)
+        v = _project(self.v_proj, x).astype(x.dtype).reshape(b, t, self.num_kv_heads, self.head_dim)
         return apply_rope(q, cos, sin), apply_rope(k, cos, sin), v
 
     def attend(self, q: jax.Array, k: jax.Array, v: jax.Array, mask: jax.Array) -> jax.Array:
@@ -126,11 +133,12 @@ class DecoderLayer(nnx.Module):
         return out.reshape(b, t, self.num_heads * d)
 
     def mlp(self, x: jax.Array) -> jax.Array:
-        return self.down_proj((jax.nn.silu(self.gate_proj(x)) * self.up_proj(x)).astype(x.dtype)).astype(x.dtype)
+        gated = jax.nn.silu(_project(self.gate_proj, x)) * _project(self.up_proj, x)
+        return _project(self.down_proj, gated.astype(x.dtype)).astype(x.dtype)
 
     def __call__(self, x, cos, sin, mask):
         q, k, v = self.qkv(self.attn_norm(x), cos, sin)
-        x = x + self.o_proj(self.attend(q, k, v, mask)).astype(x.dtype)
+        x = x + _project(self.o_proj, self.attend(q, k, v, mask)).astype(x.dtype)
         return x + self.mlp(self.mlp_norm(x))
 
     def decode(self, x, cos, sin, mask, k_cache, v_cache, write_index):
@@ -138,7 +146,8 @@ class DecoderLayer(nnx.Module):
         q, k, v = self.qkv(self.attn_norm(x), cos, sin)
         k_cache = jax.lax.dynamic_update_slice(k_cache, k.astype(k_cache.dtype), (0, write_index, 0, 0))
         v_cache = jax.lax.dynamic_update_slice(v_cache, v.astype(v_cache.dtype), (0, write_index, 0, 0))
-        x = x + self.o_proj(self.attend(q, k_cache.astype(q.dtype), v_cache.astype(q.dtype), mask)).astype(x.dtype)
+        attended = self.attend(q, k_cache.astype(q.dtype), v_cache.astype(q.dtype), mask)
+        x = x + _project(self.o_proj, attended).astype(x.dtype)
         return x + self.mlp(self.mlp_norm(x)), k_cache, v_cache
 
 
