@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable
@@ -51,6 +52,16 @@ class LocalServer:
     def url(self) -> str:
         host, port = self._httpd.server_address[:2]
         return f"http://{host}:{port}{self.url_suffix}"
+
+    def run_standalone(self) -> None:
+        """Serve in the foreground (as `python -m tests.servers.X`): print the URL, stop on Ctrl-C."""
+        self.start()
+        print(f"URL {self.url}", flush=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            self.stop()
 
     def start(self):
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)

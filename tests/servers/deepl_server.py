@@ -176,14 +176,8 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.0)
     parser.add_argument("--character-limit", type=int, default=10**9)
     args = parser.parse_args()
-    server = DeepLServer(character_limit=args.character_limit, latency_s=args.latency, host=args.host,
-                         port=args.port).start()
-    print(f"URL {server.url}", flush=True)
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        server.stop()
+    DeepLServer(character_limit=args.character_limit, latency_s=args.latency, host=args.host,
+                port=args.port).run_standalone()
 
 
 if __name__ == "__main__":

@@ -236,14 +236,7 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every request")
     parser.add_argument("--api-key", default=None, help="require this bearer key")
     args = parser.parse_args()
-    server = OpenAIServer(latency_s=args.latency, api_key=args.api_key, host=args.host, port=args.port)
-    server.start()
-    print(f"URL {server.url}", flush=True)
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        server.stop()
+    OpenAIServer(latency_s=args.latency, api_key=args.api_key, host=args.host, port=args.port).run_standalone()
 
 
 if __name__ == "__main__":
