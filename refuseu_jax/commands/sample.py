@@ -36,9 +36,6 @@ def sample(model, prompts, data, split, languages, limit_per_language, out_path,
     try:
         sampling = SamplingSection(max_new_tokens=max_new_tokens, temperature=temperature, top_k=top_k, top_p=top_p,
                                    seed=seed, batch_size=batch_size, stop_strings=list(stop_strings))
-        from refuseu_jax.sample import SamplingConfig
-
-        SamplingConfig(max_new_tokens=max_new_tokens, temperature=temperature, top_k=top_k, top_p=top_p)
     except ValueError as err:
         raise UserError(f"sampling options: {err}") from None
     if data:

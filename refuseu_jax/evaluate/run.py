@@ -47,6 +47,16 @@ class SamplingSection:
     stop_strings: list[str] = field(default_factory=list)
     unstack_layers: bool = False  # per-layer decode loop: faster steps on CPU, slower compile (see sample.py)
 
+    def __post_init__(self):
+        self.to_config()  # the sampler's own checks, so a bad YAML value fails at load time naming the key
+
+    def to_config(self):
+        from refuseu_jax.sample import SamplingConfig
+
+        return SamplingConfig(max_new_tokens=self.max_new_tokens, temperature=self.temperature, top_k=self.top_k,
+                              top_p=self.top_p, seed=self.seed, batch_size=self.batch_size,
+                              stop_strings=tuple(self.stop_strings))
+
 
 @dataclass(frozen=True)
 class JudgesSection:
@@ -139,13 +149,10 @@ def load_model(model: str, dtype: str = "float32", mesh_cfg: MeshConfig = MeshCo
 
 
 def generate_responses(rows: list[dict], model, tokenizer, mesh, sampling: SamplingSection) -> list[dict]:
-    from refuseu_jax.sample import Sampler, SamplingConfig
+    from refuseu_jax.sample import Sampler
 
     sampler = Sampler(model, tokenizer, mesh=mesh, unstack_layers=sampling.unstack_layers)
-    config = SamplingConfig(max_new_tokens=sampling.max_new_tokens, temperature=sampling.temperature,
-                            top_k=sampling.top_k, top_p=sampling.top_p, seed=sampling.seed,
-                            batch_size=sampling.batch_size, stop_strings=tuple(sampling.stop_strings))
-    texts = sampler.generate([row["messages"] for row in rows], config)
+    texts = sampler.generate([row["messages"] for row in rows], sampling.to_config())
     return [{**{k: row[k] for k in ("id", "prompt", "lang", "category", "style")}, "response": text}
             for row, text in zip(rows, texts)]
 

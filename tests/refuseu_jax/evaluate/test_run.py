@@ -139,3 +139,9 @@ def test_shipped_eval_configs_load(name):
     cfg = load_config(EvalConfig, Path(__file__).parents[3] / "configs" / "eval" / name)
     if cfg.judges.guards:
         check_rule(cfg.judges.rule, [g.name for g in cfg.judges.guards])
+
+
+def test_bad_sampling_value_in_eval_config_fails_at_load_naming_the_key():
+    result = CliRunner().invoke(main, ["eval", "--config", "configs/eval/default.yaml", "--set", "sampling.top_p=2"])
+    assert result.exit_code == 2
+    assert "key 'sampling'" in result.stderr and "top_p" in result.stderr
