@@ -198,8 +198,18 @@ def graphdef_of(model_cfg: ModelConfig):
     return nnx.split(abstract_model(model_cfg))[0]
 
 
+def cast_floats(params: dict, dtype) -> dict:
+    """Floating parameters in `dtype` (others untouched); a no-op for arrays already in it."""
+    dtype = jnp.dtype(dtype)
+    return jax.tree.map(lambda x: x.astype(dtype) if jnp.issubdtype(x.dtype, jnp.floating) else x, params)
+
+
 def sequence_stats(model_cfg: ModelConfig, params: dict, batch: dict, chunk: int) -> dict:
     """Per-sequence sums over completion tokens for a [pairs, 2, T] batch: logps, lengths, logit sums [pairs, 2]."""
+    # Every layer would cast its weights to the compute dtype anyway. Casting the stacked weights once, before
+    # the layer scan, gives the same numbers, and the backward pass then stacks compute-dtype gradients and
+    # widens them once, instead of converting inside each layer's slice update (SmolLM2 bf16 step on this CPU, with the bf16 reference copy: 5.4 -> 4.9 s).
+    params = cast_floats(params, model_cfg.dtype)
     ids = batch["input_ids"]
     pairs, _, t = ids.shape
     ids = ids.reshape(2 * pairs, t)
@@ -314,7 +324,9 @@ class DPOTrainer:
                 self.frozen = params  # read once below, before any step can donate these buffers, then dropped
             else:
                 # A separate copy: the step donates the trainable buffers, which must never alias the reference.
-                self.frozen = jax.tree.map(jnp.copy, params)
+                # Kept in the compute dtype, which is all the reference forward reads: with bfloat16 compute it
+                # takes half the memory and no per-step cast.
+                self.frozen = cast_floats(jax.tree.map(jnp.copy, params), self.model_cfg.dtype)
         self.rules = LORA_RULES if cfg.lora.rank else PARTITION_RULES
 
         self.ref_logps = None
