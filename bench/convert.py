@@ -4,10 +4,13 @@
 
 Builds a synthetic Llama checkpoint of at least --gb gigabytes (sharded, with an index), then in a fresh child
 process (so earlier allocations do not hide the peak):
-  read    every checkpoint file read once in 64 MiB chunks (the floor any loader must pay; page cache warm)
+  read    every checkpoint file read once into one reused 64 MiB buffer (the I/O floor; page cache warm)
+  fresh   every file read into a new array (the floor for a loader that keeps the bytes: new memory is faulted in)
   load    load_hf_params (streamed, straight to device)
   write   the same number of bytes written to a new file in 64 MiB chunks (the floor of any exporter)
   export  save_hf of the loaded parameters (gathered and written one tensor at a time)
+each also with the files evicted from the page cache first (cold). Freed memory goes back to the kernel
+(malloc_trim) between steps, so every step faults in new memory as a first load in a new process does.
 Peak memory is the kernel's high-water mark (VmHWM) above the RSS just before each step, reset in between via
 /proc/self/clear_refs. Targets (issue 2): load peak <= 1.1 x parameter bytes + largest tensor, load time <= 2 x read.
 """
@@ -76,11 +79,22 @@ def _measure(fn):
     return seconds, _status("VmHWM") - start_rss, result
 
 
+def release_freed_memory() -> None:
+    """Return freed heap memory to the kernel: glibc keeps it otherwise, and a second load into already-faulted
+    pages would look faster (and lighter) than any real first load."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
 def child(ckpt: Path, export: Path) -> dict:
     import jax
 
     from refuseu_jax.checkpoints.hf import CheckpointIndex, load_hf_params, save_hf
     from refuseu_jax.models.config import ModelConfig
+    from refuseu_jax.models.llama import param_shapes
 
     jax.numpy.zeros(1).block_until_ready()  # backend up before the baseline
     files = sorted(ckpt.glob("*.safetensors"))
@@ -102,14 +116,40 @@ def child(ckpt: Path, export: Path) -> dict:
             os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
             os.close(fd)
 
-    evict()
-    cold_read_s, _, _ = _measure(read_all)
-    evict()
-    cold_load_s, _, params = _measure(lambda: jax.block_until_ready(load_hf_params(ckpt, cfg)))
-    del params
-    read_all()  # warm the page cache so both sides read from memory
-    read_s, read_peak, _ = _measure(read_all)
-    load_s, load_peak, params = _measure(lambda: jax.block_until_ready(load_hf_params(ckpt, cfg)))
+    def read_fresh():  # the files' bytes into new arrays: the least any loader that keeps the data must do
+        arrays = []
+        for f in files:
+            view = memoryview(np.empty(f.stat().st_size, np.uint8))
+            arrays.append(view)
+            with open(f, "rb", buffering=0) as fh:
+                while view.nbytes:
+                    view = view[fh.readinto(view):]
+        return arrays
+
+    def load():
+        return jax.block_until_ready(load_hf_params(ckpt, cfg))
+
+    param_shapes(cfg)  # one-time imports and tracing, not part of any load
+    cold = {}
+    for name, fn in (("read", read_all), ("fresh", read_fresh), ("load", load)):
+        evict()
+        cold[name], _, result = _measure(fn)
+        del result
+        release_freed_memory()
+    read_all()  # warm the page cache: every step below reads from memory
+    warm: dict[str, float] = {}
+    for _ in range(2):  # best of two: page-fault costs vary with the kernel's free-page state
+        read_s, read_peak, _ = _measure(read_all)
+        fresh_s, _, arrays = _measure(read_fresh)
+        del arrays
+        release_freed_memory()
+        load_s, load_peak, params = _measure(load)
+        for key, value in (("read", read_s), ("fresh", fresh_s), ("load", load_s)):
+            warm[key] = min(warm.get(key, value), value)
+        if _ == 0:
+            del params
+            release_freed_memory()
+    read_s, fresh_s, load_s = warm["read"], warm["fresh"], warm["load"]
     param_bytes = sum(x.nbytes for x in jax.tree.leaves(params))
     largest = max(t.shape and int(np.prod(t.shape)) for t in CheckpointIndex(ckpt).tensors.values())
     largest_bytes = largest * jax.tree.leaves(params)[0].dtype.itemsize
@@ -121,13 +161,21 @@ def child(ckpt: Path, export: Path) -> dict:
                 fh.write(buf)
             fh.write(buf[: total % len(buf)])
 
-    os.sync()  # both writers start with no dirty pages queued (neither fsyncs: page-cache write speed)
-    write_s, _, _ = _measure(write_plain)
-    (export.parent / "plain.bin").unlink()
-    os.sync()
-    export_s, export_peak, _ = _measure(lambda: save_hf(params, cfg, export))
+    # Alternated, best of two each: whichever writer runs first pays for reclaiming page cache, and both start
+    # with no dirty pages queued (neither fsyncs: page-cache write speed).
+    write_s = export_s = float("inf")
+    for _ in range(2):
+        os.sync()
+        seconds, _, _ = _measure(write_plain)
+        write_s = min(write_s, seconds)
+        (export.parent / "plain.bin").unlink()
+        shutil.rmtree(export, ignore_errors=True)
+        os.sync()
+        seconds, export_peak, _ = _measure(lambda: save_hf(params, cfg, export))
+        export_s = min(export_s, seconds)
     return dict(file_bytes=total, param_bytes=param_bytes, largest_tensor=largest_bytes, read_s=read_s,
-                load_s=load_s, write_s=write_s, cold_read_s=cold_read_s, cold_load_s=cold_load_s, export_s=export_s,
+                fresh_s=fresh_s, load_s=load_s, write_s=write_s, cold_read_s=cold["read"],
+                cold_fresh_s=cold["fresh"], cold_load_s=cold["load"], export_s=export_s,
                 read_peak=read_peak, load_peak=load_peak, export_peak=export_peak)
 
 
@@ -158,10 +206,14 @@ def main():
     bound = 1.1 * r["param_bytes"] + r["largest_tensor"]
     print(f"files {r['file_bytes'] / gib:.2f} GiB, parameters {r['param_bytes'] / gib:.2f} GiB, largest tensor "
           f"{r['largest_tensor'] / 2**20:.0f} MiB")
-    print(f"plain read : {r['read_s']:6.2f} s  ({r['file_bytes'] / r['read_s'] / gib:.2f} GiB/s, page cache warm)")
-    print(f"load       : {r['load_s']:6.2f} s  = {r['load_s'] / r['read_s']:.2f} x read   (target <= 2.00)")
-    print(f"cold cache : read {r['cold_read_s']:.2f} s, load {r['cold_load_s']:.2f} s = "
-          f"{r['cold_load_s'] / r['cold_read_s']:.2f} x read   (files evicted with posix_fadvise first)")
+    print(f"plain read : {r['read_s']:6.2f} s  ({r['file_bytes'] / r['read_s'] / gib:.2f} GiB/s into one reused "
+          "64 MiB buffer, page cache warm: the I/O floor)")
+    print(f"fresh read : {r['fresh_s']:6.2f} s  (the files into new arrays: the floor for keeping the bytes)")
+    print(f"load       : {r['load_s']:6.2f} s  = {r['load_s'] / r['read_s']:.2f} x plain read, "
+          f"{r['load_s'] / r['fresh_s']:.2f} x fresh read   (target <= 2.00)")
+    print(f"cold cache : plain read {r['cold_read_s']:.2f} s, fresh read {r['cold_fresh_s']:.2f} s, load "
+          f"{r['cold_load_s']:.2f} s = {r['cold_load_s'] / r['cold_read_s']:.2f} x plain read, "
+          f"{r['cold_load_s'] / r['cold_fresh_s']:.2f} x fresh read   (files evicted with posix_fadvise first)")
     print(f"plain write: {r['write_s']:6.2f} s")
     print(f"export     : {r['export_s']:6.2f} s  = {r['export_s'] / r['write_s']:.2f} x write")
     print(f"load peak  : {r['load_peak'] / gib:.2f} GiB above baseline = {r['load_peak'] / r['param_bytes']:.3f} x "

@@ -60,20 +60,21 @@ def make_mesh(cfg: MeshConfig | None = None, devices: Sequence[Any] | None = Non
     return jax.make_mesh(shape, AXES, axis_types=(AxisType.Auto,) * len(AXES), devices=devices)
 
 
-# Kernels are [in, out] with a leading stacked-layer axis. "fsdp" splits the model dimension H, "tensor" splits
-# heads / MLP width / vocabulary, so each layer's matmuls need one all-gather (fsdp) and one reduce (tensor).
+# Linear weights are [out, in] (Hugging Face's layout) with a leading stacked-layer axis. "fsdp" splits the model
+# dimension H, "tensor" splits heads / MLP width / vocabulary, so each layer's matmuls need one all-gather (fsdp)
+# and one reduce (tensor).
 PARTITION_RULES: tuple[tuple[str, P], ...] = (
     (r"embed/embedding$", P("tensor", "fsdp")),  # [V, H]
-    (r"layers/(q|k|v|gate|up)_proj/kernel$", P(None, "fsdp", "tensor")),  # [L, H, out]
+    (r"layers/(q|k|v|gate|up)_proj/weight$", P(None, "tensor", "fsdp")),  # [L, out, H]
     (r"layers/(q|k|v)_proj/bias$", P(None, "tensor")),  # [L, out]
-    (r"layers/(o|down)_proj/kernel$", P(None, "tensor", "fsdp")),  # [L, in, H]
+    (r"layers/(o|down)_proj/weight$", P(None, "fsdp", "tensor")),  # [L, H, in]
     (r"norm/scale$", P()),  # tiny: replicate
-    (r"lm_head/kernel$", P("fsdp", "tensor")),  # [H, V]
+    (r"lm_head/weight$", P("tensor", "fsdp")),  # [V, H]
 )
 
 
 def path_str(path: Sequence[Any]) -> str:
-    """'layers/q_proj/kernel' from a jax key path or a tuple of names."""
+    """'layers/q_proj/weight' from a jax key path or a tuple of names."""
     parts = []
     for key in path:
         for attr in ("key", "name", "idx"):
@@ -118,10 +119,10 @@ def param_shardings(mesh: Mesh, tree, rules=PARTITION_RULES):
     """NamedShardings for a pytree whose leaves are arrays, ShapeDtypeStructs, or shape tuples.
 
     Paths are matched with `re.search`, so optimizer-state trees that embed the parameter paths
-    ("mu/layers/q_proj/kernel") get the same layout as the parameters.
+    ("mu/layers/q_proj/weight") get the same layout as the parameters.
     """
     if isinstance(tree, Mapping) and tree and all(isinstance(k, tuple) for k in tree):
-        # param_shapes(cfg) form: {("layers", "q_proj", "kernel"): shape}
+        # param_shapes(cfg) form: {("layers", "q_proj", "weight"): shape}
         return {k: NamedSharding(mesh, spec_for("/".join(k), _shape_of(v), mesh, rules)) for k, v in tree.items()}
     is_shape = lambda x: isinstance(x, tuple) and all(isinstance(d, (int, np.integer)) for d in x)  # noqa: E731
     return jax.tree_util.tree_map_with_path(

@@ -1,13 +1,15 @@
 """Hugging Face safetensors <-> our parameter tree, streamed one tensor at a time.
 
-Names: every parameter has one mapping (`_GLOBAL`, `_LAYER`) with a pair of per-tensor functions `to_ours` /
-`to_hf` that are exact inverses (a transpose or the identity), in the MaxText style; `hf_name()` and
-`parse_hf_name()` are inverses for the names.
+Names: every parameter has one mapping (`_GLOBAL`, `_LAYER`) to its HF tensor name; `hf_name()` and
+`parse_hf_name()` are inverses. Layouts are HF's own (Linear weights [out, in], layers stacked on axis 0), so a
+tensor's bytes are copied, never transposed, on the way in and out.
 
 In:  every tensor is read on its own (the file is opened per tensor so its memory map never accumulates in RSS),
      checked against the config's shapes before anything is loaded, cast, and placed straight into its target
      sharding: each device reads only its own slice (`get_slice`), and stacked layers are written one layer at a
-     time into a donated buffer. Host memory above the final parameters stays about one tensor.
+     time into a donated buffer. On one CPU device the bytes are read straight into the final, 64-byte aligned
+     buffer that the device array then borrows without a copy. Host memory above the final parameters stays
+     about one tensor.
 Out: parameters are gathered one tensor at a time and streamed into safetensors files (see safetensors_stream).
 """
 
@@ -48,41 +50,24 @@ _IGNORED = re.compile(r"(^|\.)rotary_emb\.inv_freq$")
 
 
 # ---- name and tensor mapping ---------------------------------------------------------------------------------
-@dataclasses.dataclass(frozen=True)
-class TensorMap:
-    """One parameter: its HF name (with `{i}` for the layer) and how its layout differs."""
-
-    hf: str
-    transpose: bool  # HF nn.Linear weights are [out, in]; our kernels are [in, out]
-
-    def to_ours(self, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-        return transpose_2d(x, out) if self.transpose else x
-
-    def to_hf(self, x: np.ndarray) -> np.ndarray:
-        return transpose_2d(x) if self.transpose else x
-
-
-_GLOBAL: dict[Path_, TensorMap] = {
-    ("embed", "embedding"): TensorMap("model.embed_tokens.weight", False),
-    ("final_norm", "scale"): TensorMap("model.norm.weight", False),
-    ("lm_head", "kernel"): TensorMap("lm_head.weight", True),
+_GLOBAL: dict[Path_, str] = {
+    ("embed", "embedding"): "model.embed_tokens.weight",
+    ("final_norm", "scale"): "model.norm.weight",
+    ("lm_head", "weight"): "lm_head.weight",
 }
-_LAYER: dict[Path_, TensorMap] = {
-    ("layers", "attn_norm", "scale"): TensorMap("model.layers.{i}.input_layernorm.weight", False),
-    ("layers", "mlp_norm", "scale"): TensorMap("model.layers.{i}.post_attention_layernorm.weight", False),
-    **{("layers", f"{p}_proj", "kernel"): TensorMap(f"model.layers.{{i}}.self_attn.{p}_proj.weight", True)
-       for p in "qkvo"},
-    **{("layers", f"{p}_proj", "bias"): TensorMap(f"model.layers.{{i}}.self_attn.{p}_proj.bias", False)
-       for p in "qkvo"},
-    **{("layers", f"{p}_proj", "kernel"): TensorMap(f"model.layers.{{i}}.mlp.{p}_proj.weight", True)
-       for p in ("gate", "up", "down")},
-    **{("layers", f"{p}_proj", "bias"): TensorMap(f"model.layers.{{i}}.mlp.{p}_proj.bias", False)
-       for p in ("gate", "up", "down")},
+_LAYER: dict[Path_, str] = {  # `{i}` is the layer
+    ("layers", "attn_norm", "scale"): "model.layers.{i}.input_layernorm.weight",
+    ("layers", "mlp_norm", "scale"): "model.layers.{i}.post_attention_layernorm.weight",
+    **{("layers", f"{p}_proj", kind): f"model.layers.{{i}}.self_attn.{p}_proj.{kind}"
+       for p in "qkvo" for kind in ("weight", "bias")},
+    **{("layers", f"{p}_proj", kind): f"model.layers.{{i}}.mlp.{p}_proj.{kind}"
+       for p in ("gate", "up", "down") for kind in ("weight", "bias")},
 }
-_BY_HF = {m.hf: path for path, m in (_GLOBAL | _LAYER).items()}
+_BY_HF = {name: path for path, name in (_GLOBAL | _LAYER).items()}
 
 
-def tensor_map(path: Path_) -> TensorMap:
+def hf_pattern(path: Path_) -> str:
+    """The HF name pattern of one of our parameters."""
     path = tuple(path)
     if path in _GLOBAL:
         return _GLOBAL[path]
@@ -93,8 +78,8 @@ def tensor_map(path: Path_) -> TensorMap:
 
 def hf_name(path: Path_, layer: int | None = None) -> str:
     """Our (path, layer) -> HF tensor name."""
-    m = tensor_map(path)
-    return m.hf.format(i=layer) if tuple(path) in _LAYER else m.hf
+    pattern = hf_pattern(path)
+    return pattern.format(i=layer) if tuple(path) in _LAYER else pattern
 
 
 def parse_hf_name(name: str) -> tuple[Path_, int | None]:
@@ -109,8 +94,8 @@ def parse_hf_name(name: str) -> tuple[Path_, int | None]:
 
 def hf_tensor_shape(path: Path_, our_shape: tuple[int, ...]) -> tuple[int, ...]:
     """HF shape of one tensor (one layer) of a parameter of our shape."""
-    shape = tuple(our_shape[1:]) if tuple(path) in _LAYER else tuple(our_shape)
-    return shape[::-1] if tensor_map(path).transpose else shape
+    hf_pattern(path)  # unknown parameter: KeyError
+    return tuple(our_shape[1:]) if tuple(path) in _LAYER else tuple(our_shape)
 
 
 # ---- reading -------------------------------------------------------------------------------------------------
@@ -220,17 +205,13 @@ class _Scratch:
         return self.buffers[key]
 
 
-def transpose_2d(x: np.ndarray, out: np.ndarray | None = None, block: int = 64) -> np.ndarray:
-    """x.T as a contiguous array, copied in cache-sized tiles (3-4x faster than numpy's strided copy)."""
-    if x.ndim != 2:
-        return np.ascontiguousarray(x.T)
-    rows, cols = x.shape
-    if out is None:
-        out = np.empty((cols, rows), x.dtype)
-    for i in range(0, rows, block):
-        for j in range(0, cols, block):
-            out[j:j + block, i:i + block] = x[i:i + block, j:j + block].T
-    return out
+def aligned_empty(shape: tuple[int, ...], dtype, alignment: int = 64) -> np.ndarray:
+    """An uninitialised array whose data starts on an `alignment`-byte boundary. XLA:CPU adopts such a buffer
+    as a device array without copying it (jax.device_put), so a loaded parameter is written exactly once."""
+    dtype = np.dtype(dtype)
+    raw = np.empty(math.prod(shape) * dtype.itemsize + alignment, np.uint8)
+    start = -raw.ctypes.data % alignment
+    return raw[start:start + math.prod(shape) * dtype.itemsize].view(dtype).reshape(shape)
 
 
 def _np_dtype(name: str) -> np.dtype:
@@ -254,7 +235,7 @@ def check_checkpoint(index: CheckpointIndex, shapes: dict[Path_, tuple[int, ...]
     for name, got in index.tensors.items():
         if name in wanted or _IGNORED.search(name):
             continue
-        if name == "lm_head.weight" and ("lm_head", "kernel") not in shapes:
+        if name == "lm_head.weight" and ("lm_head", "weight") not in shapes:
             continue  # some tied checkpoints store the duplicate anyway
         raise UserError(f"{got.file}: unexpected tensor {name!r} for a LlamaForCausalLM with config {config_file}")
 
@@ -269,40 +250,34 @@ def _zeros(shape, dtype, sharding) -> jax.Array:
     return jax.jit(lambda: jnp.zeros(shape, dtype), out_shardings=sharding)()
 
 
-def _read_host(index: CheckpointIndex, name: str, m: TensorMap, dtype: np.dtype, scratch: _Scratch | None = None,
+def _read_host(index: CheckpointIndex, name: str, dtype: np.dtype, scratch: _Scratch | None = None,
                out: np.ndarray | None = None) -> np.ndarray:
-    """The whole tensor in our layout on the host; written into `out` (e.g. one layer's slot) when given."""
+    """The whole tensor on the host in `dtype`, written into `out` (e.g. one layer's slot) when given."""
     info = index.tensors[name]
-    same = np.dtype(_ST_NUMPY[info.dtype]) == dtype
-    if not m.transpose and same and out is not None:
+    if np.dtype(_ST_NUMPY[info.dtype]) == dtype:
         return index.read(name, out=out)
     raw = index.read(name, out=scratch.get("raw", info.shape, _ST_NUMPY[info.dtype]) if scratch else None)
-    if m.transpose and same:
-        return m.to_ours(raw, out=out if out is not None else (scratch.get("ours", raw.shape[::-1], raw.dtype)
-                                                               if scratch else None))
-    ours = m.to_ours(raw).astype(dtype, copy=False)
-    if out is not None:
-        out[...] = ours
-        return out
-    return ours
+    if out is None:
+        return raw.astype(dtype)
+    out[...] = raw
+    return out
 
 
-def _read_array(index: CheckpointIndex, name: str, m: TensorMap, shape: tuple[int, ...], dtype: np.dtype,
+def _read_array(index: CheckpointIndex, name: str, shape: tuple[int, ...], dtype: np.dtype,
                 sharding, scratch: _Scratch | None = None) -> jax.Array | np.ndarray:
-    """One HF tensor as an our-layout array of `shape`, each device shard reading only its block of the file.
+    """One HF tensor as an array of `shape`, each device shard reading only its block of the file.
 
     On a single device the host array is returned as is (the caller's jitted write moves it to the device);
     with `scratch` it lives in a reused buffer, valid until the next call.
     """
     if len(sharding.device_set) == 1:
-        return _read_host(index, name, m, dtype, scratch)
+        return _read_host(index, name, dtype, scratch)
     cache: dict[tuple, np.ndarray] = {}  # a block replicated over several devices is read once
 
     def shard(idx: tuple[slice, ...]) -> np.ndarray:
         key = tuple((s.start, s.stop, s.step) for s in idx)
         if key not in cache:
-            hf_idx = tuple(idx[::-1]) if m.transpose else tuple(idx)
-            cache[key] = np.ascontiguousarray(m.to_ours(index.read(name, hf_idx)).astype(dtype, copy=False))
+            cache[key] = np.ascontiguousarray(index.read(name, tuple(idx)).astype(dtype, copy=False))
         return cache[key]
 
     array = jax.make_array_from_callback(shape, sharding, shard)
@@ -311,12 +286,16 @@ def _read_array(index: CheckpointIndex, name: str, m: TensorMap, shape: tuple[in
 
 
 def load_hf_params(directory: str | Path, cfg: ModelConfig, mesh=None, rules=None, dtype: str | None = None,
-                   progress: bool = False, host_budget_bytes: int | None = None) -> dict:
+                   progress: bool = False, host_budget_bytes: int | None = None,
+                   adopt_host_buffers: bool | None = None) -> dict:
     """Read a HF Llama checkpoint into our nested parameter dict (layers stacked on axis 0).
 
     With `mesh`, every array is created directly in its `param_shardings` layout; otherwise on the default
     device. `dtype` (default `cfg.param_dtype`) is the storage dtype of the result. `host_budget_bytes` bounds the
     host memory used beyond the parameters (default: the largest tensor, or 10% of the parameters if more).
+    `adopt_host_buffers` (default: when the parameter's only device is a CPU) reads every such parameter into its
+    final host buffer, in file order, and lets the device array adopt that buffer; False takes the paths that
+    accelerators take (tests use it to exercise them on CPU).
     """
     from refuseu_jax.models.llama import param_shapes  # imported late: keeps `refuseu --help` light
 
@@ -339,16 +318,38 @@ def load_hf_params(directory: str | Path, cfg: ModelConfig, mesh=None, rules=Non
         host_budget_bytes = max(max(math.prod(t.shape) for t in index.tensors.values()) * itemsize,
                                 sum(math.prod(v) for v in shapes.values()) * itemsize // 10)
     params: dict = {}
-    items = list(shapes.items())
+    # On a CPU device the host buffer *is* the parameter (adopted without a copy), so every such buffer is
+    # allocated up front and the tensors are read in file order: sequential I/O, which a cold page cache needs.
+    def adoptable(sharding) -> bool:
+        single = len(sharding.device_set) == 1
+        return single and (next(iter(sharding.device_set)).platform == "cpu" if adopt_host_buffers is None
+                           else adopt_host_buffers)
+
+    adopted = {path: aligned_empty(shape, target) for path, shape in shapes.items() if adoptable(shardings[path])}
+    reads = [(hf_name(path, i), host[i] if i is not None else host)
+             for path, host in adopted.items() for i in (range(host.shape[0]) if path in _LAYER else [None])]
+    reads.sort(key=lambda r: (str(index.tensors[r[0]].file), index.tensors[r[0]].offset))
+    items = [path for path in shapes if path not in adopted]
+    bar = None
     if progress:
         from tqdm import tqdm
-        items = tqdm(items, desc=f"loading {directory.name}", unit="param", disable=None)
-    for path, shape in items:
-        m, sharding = tensor_map(path), shardings[path]
+        bar = tqdm(total=len(reads) + len(items), desc=f"loading {directory.name}", unit="tensor", disable=None)
+    scratch = _Scratch()
+    for name, out in reads:
+        _read_host(index, name, target, scratch, out=out)
+        bar is not None and bar.update(1)
+    del scratch
+    for path, host in adopted.items():
+        _nested_set(params, path, jax.device_put(host, shardings[path]))
+    del adopted, reads
+
+    for path in items:
+        shape, sharding = shapes[path], shardings[path]
         if path in _LAYER and len(sharding.device_set) == 1 and math.prod(shape) * itemsize <= host_budget_bytes:
+            # One accelerator: the stacked parameter is assembled on the host and moved once.
             host, scratch = np.empty(shape, target), _Scratch()
             for i in range(shape[0]):
-                _read_host(index, hf_name(path, i), m, target, scratch, out=host[i])
+                _read_host(index, hf_name(path, i), target, scratch, out=host[i])
             array = jax.device_put(host, sharding)
             del host, scratch
         elif path in _LAYER:
@@ -356,15 +357,18 @@ def load_hf_params(directory: str | Path, cfg: ModelConfig, mesh=None, rules=Non
             stack = _zeros(shape, target, sharding)
             scratch = _Scratch()
             for i in range(shape[0]):
-                value = _read_array(index, hf_name(path, i), m, shape[1:], target, layer_sharding, scratch)
+                value = _read_array(index, hf_name(path, i), shape[1:], target, layer_sharding, scratch)
                 stack = _set_layer(stack, value, jnp.int32(i))
                 stack.block_until_ready()  # keep at most one layer in flight: bounded host memory
                 del value
             del scratch
             array = stack
         else:
-            array = jax.device_put(_read_array(index, hf_name(path), m, shape, target, sharding), sharding)
+            array = jax.device_put(_read_array(index, hf_name(path), shape, target, sharding), sharding)
         _nested_set(params, path, array)
+        bar is not None and bar.update(1)
+    if bar is not None:
+        bar.close()
     return params
 
 
@@ -435,7 +439,7 @@ def save_hf(params_or_model, cfg: ModelConfig, out_dir: str | Path, tokenizer_sr
             host = host[i] if i is not None else host
         else:
             host = _to_host(leaf[i] if i is not None else leaf)  # one layer of one parameter gathered
-        return tensor_map(path).to_hf(host).astype(entry.dtype, copy=False)
+        return host.astype(entry.dtype, copy=False)
 
     def build(tmp: Path) -> None:
         label = f"writing {out_dir.name}" if progress else None
@@ -453,10 +457,10 @@ def save_hf(params_or_model, cfg: ModelConfig, out_dir: str | Path, tokenizer_sr
 def _hf_order(flat: dict, cfg: ModelConfig) -> list[Path_]:
     """Parameters in the order HF checkpoints list them (embeddings, layers, norm, head)."""
     for path in flat:
-        tensor_map(path)  # unknown parameter: fail before writing anything
+        hf_pattern(path)  # unknown parameter: fail before writing anything
     order = [("embed", "embedding")] + sorted(p for p in flat if p in _LAYER) + [("final_norm", "scale")]
-    if ("lm_head", "kernel") in flat:
-        order.append(("lm_head", "kernel"))
+    if ("lm_head", "weight") in flat:
+        order.append(("lm_head", "weight"))
     missing = [p for p in order if p not in flat]
     if missing:
         raise ValueError(f"parameter tree lacks {'/'.join(missing[0])}")

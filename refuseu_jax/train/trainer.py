@@ -119,28 +119,28 @@ def pad_id_of(tokenizer) -> int:
 
 
 def lora_init(params: dict, rank: int, targets, seed: int) -> dict:
-    """A [L, in, r] ~ N(0, 1/in), B [L, r, out] = 0: the adapted model starts equal to the base (loss ln 2)."""
+    """PEFT's layout, stacked over layers: A [L, r, in] ~ N(0, 1/in), B [L, out, r] = 0, so the adapted model starts
+    equal to the base (loss ln 2)."""
     lora: dict = {"layers": {}}
     keys = jax.random.split(jax.random.key(seed), len(targets))
     for key, name in zip(keys, targets):
         if name not in params["layers"]:
             raise UserError(f"key 'lora.targets': {name!r} is not a projection of this model")
-        kernel = params["layers"][name]["kernel"]
-        layers, n_in, n_out = kernel.shape
+        layers, n_out, n_in = params["layers"][name]["weight"].shape
         lora["layers"][name] = {
-            "lora_a": jax.random.normal(key, (layers, n_in, rank), jnp.float32) / math.sqrt(n_in),
-            "lora_b": jnp.zeros((layers, rank, n_out), jnp.float32),
+            "lora_a": jax.random.normal(key, (layers, rank, n_in), jnp.float32) / math.sqrt(n_in),
+            "lora_b": jnp.zeros((layers, n_out, rank), jnp.float32),
         }
     return lora
 
 
 def merge_lora(base: dict, lora: dict, scale: float) -> dict:
-    """Base parameters with W + scale * A @ B in every adapted projection (used every step and on export)."""
+    """Base parameters with W + scale * B @ A in every adapted projection (used every step and on export)."""
     layers = dict(base["layers"])
     for name, factors in lora["layers"].items():
-        kernel = layers[name]["kernel"]
-        delta = jnp.einsum("lir,lro->lio", factors["lora_a"], factors["lora_b"])
-        layers[name] = {**layers[name], "kernel": (kernel.astype(jnp.float32) + scale * delta).astype(kernel.dtype)}
+        weight = layers[name]["weight"]
+        delta = jnp.einsum("lor,lri->loi", factors["lora_b"], factors["lora_a"])
+        layers[name] = {**layers[name], "weight": (weight.astype(jnp.float32) + scale * delta).astype(weight.dtype)}
     return {**base, "layers": layers}
 
 
@@ -278,7 +278,7 @@ def train_step(spec: StepSpec, state, frozen, batch):
     metrics, grads = compute_grads(spec, state["params"], frozen, batch)
     updates, opt_state = spec.optimizer().update(grads, state["opt_state"], state["params"])
     params = optax.apply_updates(state["params"], updates)
-    metrics["grad_norm"] = optax.global_norm(grads)
+    metrics["grad_norm"] = optax.tree.norm(grads)
     metrics["learning_rate"] = spec.schedule()(state["step"])
     return {"step": state["step"] + 1, "params": params, "opt_state": opt_state}, metrics
 
@@ -362,7 +362,7 @@ class DPOTrainer:
 
     # -- shardings -----------------------------------------------------------------------------------------------
     def _state_shardings(self, state):
-        # Optimizer-state paths embed the parameter paths ("opt_state/1/0/mu/layers/q_proj/kernel"), so the same
+        # Optimizer-state paths embed the parameter paths ("opt_state/1/0/mu/layers/q_proj/weight"), so the same
         # rules lay out Adam's moments exactly like the parameters they belong to.
         return param_shardings(self.mesh, state, self.rules)
 

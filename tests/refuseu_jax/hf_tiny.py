@@ -25,26 +25,25 @@ def tiny_hf_llama(seed: int = 0, vocab_size: int = 128, tie: bool = False, **ove
 
 
 def params_from_hf(model) -> dict:
-    """transformers LlamaForCausalLM state dict -> our nested params (layers stacked, kernels [in, out])."""
+    """transformers LlamaForCausalLM state dict -> our nested params (layers stacked, weights [out, in] as in HF)."""
     sd = {k: v.detach().float().numpy() for k, v in model.state_dict().items()}
     n = model.config.num_hidden_layers
 
-    def stack(name, transpose=True):
-        mats = [sd[f"model.layers.{i}.{name}.weight"] for i in range(n)]
-        return np.stack([m.T if transpose else m for m in mats])
+    def stack(name):
+        return np.stack([sd[f"model.layers.{i}.{name}.weight"] for i in range(n)])
 
     layers = {
-        "attn_norm": {"scale": stack("input_layernorm", False)},
-        "mlp_norm": {"scale": stack("post_attention_layernorm", False)},
+        "attn_norm": {"scale": stack("input_layernorm")},
+        "mlp_norm": {"scale": stack("post_attention_layernorm")},
     }
     for ours, theirs in [("q_proj", "self_attn.q_proj"), ("k_proj", "self_attn.k_proj"), ("v_proj", "self_attn.v_proj"),
                          ("o_proj", "self_attn.o_proj"), ("gate_proj", "mlp.gate_proj"), ("up_proj", "mlp.up_proj"),
                          ("down_proj", "mlp.down_proj")]:
-        layers[ours] = {"kernel": stack(theirs)}
+        layers[ours] = {"weight": stack(theirs)}
     params = {"embed": {"embedding": sd["model.embed_tokens.weight"]}, "layers": layers,
               "final_norm": {"scale": sd["model.norm.weight"]}}
     if not model.config.tie_word_embeddings:
-        params["lm_head"] = {"kernel": sd["lm_head.weight"].T}
+        params["lm_head"] = {"weight": sd["lm_head.weight"]}
     return params
 
 

@@ -33,28 +33,28 @@ def test_rules_cover_every_parameter_and_split_the_big_ones():
     cfg = get_preset("llama-3.1-8b")
     specs = {"/".join(k): s.spec for k, s in param_shardings(mesh, param_shapes(cfg.replace(num_layers=2))).items()}
     assert specs["embed/embedding"] == P("tensor", "fsdp")
-    assert specs["layers/q_proj/kernel"] == P(None, "fsdp", "tensor")
-    assert specs["layers/down_proj/kernel"] == P(None, "tensor", "fsdp")
-    assert specs["lm_head/kernel"] == P("fsdp", "tensor")
+    assert specs["layers/q_proj/weight"] == P(None, "tensor", "fsdp")
+    assert specs["layers/down_proj/weight"] == P(None, "fsdp", "tensor")
+    assert specs["lm_head/weight"] == P("tensor", "fsdp")
     assert specs["final_norm/scale"] == P() and specs["layers/attn_norm/scale"] == P()
 
 
 def test_axes_that_do_not_divide_are_dropped_and_unknown_parameters_fail():
     mesh = make_mesh(MeshConfig(data=2, fsdp=2, tensor=2))
     assert spec_for("embed/embedding", (101, 64), mesh) == P(None, "fsdp")  # odd vocabulary: not split over tensor
-    assert spec_for("opt_state/mu/layers/up_proj/kernel", (2, 64, 96), mesh) == P(None, "fsdp", "tensor")
+    assert spec_for("opt_state/mu/layers/up_proj/weight", (2, 96, 64), mesh) == P(None, "tensor", "fsdp")
     assert spec_for("count", (), mesh) == P()
     with pytest.raises(ValueError, match="no partition rule"):
-        spec_for("layers/new_thing/kernel", (2, 4, 4), mesh)
+        spec_for("layers/new_thing/weight", (2, 4, 4), mesh)
 
 
 def test_shard_params_and_batch_sharding_place_real_arrays():
     mesh = make_mesh(MeshConfig(data=2, fsdp=2, tensor=2))
-    params = {"layers": {"gate_proj": {"kernel": np.arange(2 * 8 * 4, dtype=np.float32).reshape(2, 8, 4)}}}
+    params = {"layers": {"gate_proj": {"weight": np.arange(2 * 8 * 4, dtype=np.float32).reshape(2, 8, 4)}}}
     placed = shard_params(params, mesh)
-    kernel = placed["layers"]["gate_proj"]["kernel"]
-    assert {s.data.shape for s in kernel.addressable_shards} == {(2, 4, 2)}
-    np.testing.assert_array_equal(np.asarray(kernel), params["layers"]["gate_proj"]["kernel"])
+    weight = placed["layers"]["gate_proj"]["weight"]
+    assert {s.data.shape for s in weight.addressable_shards} == {(2, 4, 2)}
+    np.testing.assert_array_equal(np.asarray(weight), params["layers"]["gate_proj"]["weight"])
     batch = jax.device_put(np.zeros((8, 5), np.int32), batch_sharding(mesh))
     assert {s.data.shape for s in batch.addressable_shards} == {(2, 5)}  # split 4 ways, replicated over tensor
 

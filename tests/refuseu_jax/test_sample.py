@@ -59,7 +59,7 @@ def test_sharded_sampling_equals_single_device(tiny):
     assert jax.device_count() == 8
     mesh = make_mesh(MeshConfig(data=2, fsdp=2, tensor=2))
     sharded = model_from_params(model.cfg, shard_params(params_from_hf(tiny[0]), mesh))
-    assert len(sharded.layers.q_proj.kernel[...].sharding.device_set) == 8
+    assert len(sharded.layers.q_proj.weight[...].sharding.device_set) == 8
     for cfg in (SamplingConfig(max_new_tokens=12, batch_size=6),
                 SamplingConfig(max_new_tokens=12, batch_size=6, temperature=0.8, top_k=20, top_p=0.9, seed=3)):
         single = Sampler(model, eos_ids=[2], pad_id=0).generate_ids(prompts, cfg)

@@ -22,8 +22,8 @@ def main(src: str, out: str) -> None:
 
     mesh = make_mesh(MeshConfig(data=2, fsdp=2, tensor=2))
     model = from_pretrained(src, mesh=mesh)
-    kernel = model.layers.q_proj.kernel.value
-    assert not kernel.is_fully_addressable and {s.data.shape for s in kernel.addressable_shards} == {(2, 16, 16)}
+    weight = model.layers.q_proj.weight[...]
+    assert not weight.is_fully_addressable and {s.data.shape for s in weight.addressable_shards} == {(2, 16, 16)}
     ids = np.arange(4 * 8).reshape(4, 8) % 128
     batch = jax.make_array_from_callback(ids.shape, batch_sharding(mesh), lambda idx: ids[idx])
     logits = nnx.jit(lambda m, x: m(x))(model, batch)

@@ -18,7 +18,7 @@ from refuseu_jax.checkpoints import hf
 from refuseu_jax.cli import main
 from refuseu_jax.models.config import ModelConfig
 from refuseu_jax.models.llama import param_shapes
-from tests.refuseu_jax.hf_tiny import tiny_hf_llama
+from tests.refuseu_jax.hf_tiny import params_from_hf, tiny_hf_llama
 
 LLAMA3_ROPE = dict(rope_type="llama3", factor=8.0, low_freq_factor=1.0, high_freq_factor=4.0,
                    original_max_position_embeddings=32)
@@ -68,12 +68,8 @@ def test_every_parameter_maps_to_one_hf_tensor_and_back():
             name = hf.hf_name(path, layer)
             assert hf.parse_hf_name(name) == (path, layer)
             names.add(name)
-        m = hf.tensor_map(path)
-        x = np.random.RandomState(0).randn(*shape[-2:]).astype(np.float32)
-        np.testing.assert_array_equal(m.to_hf(m.to_ours(x)), x)
-        assert hf.hf_tensor_shape(path, shape) == (shape[1:] if path[0] == "layers" else shape)[::-1 if m.transpose
-                                                                                                 else 1]
-    assert len(names) == 2 + 3 * 16 + 1  # embed, lm_head, 16 tensors per layer (2 norms, 7 kernels, 7 biases), norm
+        assert hf.hf_tensor_shape(path, shape) == (shape[1:] if path[0] == "layers" else shape)
+    assert len(names) == 2 + 3 * 16 + 1  # embed, lm_head, 16 tensors per layer (2 norms, 7 weights, 7 biases), norm
     with pytest.raises(KeyError):
         hf.parse_hf_name("model.layers.0.self_attn.rotary_emb.inv_freq")
 
@@ -99,7 +95,7 @@ def test_round_trip_is_bit_exact_and_transformers_generates_the_same(tmp_path, d
     _add_tokenizer(src)
     name = "float32" if dtype == torch.float32 else "bfloat16"
     model = from_pretrained(src, dtype=name)
-    assert model.embed.embedding.value.dtype == jnp.dtype(name)
+    assert model.embed.embedding[...].dtype == jnp.dtype(name)
     out = save_pretrained(model, tmp_path / "out")
 
     a, b = load_file(src / "model.safetensors"), load_file(out / "model.safetensors")
@@ -129,20 +125,23 @@ def _add_tokenizer(path):
     PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="w2", pad_token="w0").save_pretrained(path)
 
 
-def test_layer_by_layer_loading_equals_whole_parameter_loading(tmp_path):
-    from flax import nnx
-
-    _, src = _save_tiny(tmp_path, rope_scaling=LLAMA3_ROPE)
+def test_every_loading_path_gives_the_checkpoint_tensors(tmp_path):
+    ref, src = _save_tiny(tmp_path, rope_scaling=LLAMA3_ROPE)
     cfg = ModelConfig.from_hf(src)
-    # A zero budget forces every stacked parameter through the donated per-layer write (the path big models take).
-    per_layer = hf.load_hf_params(src, cfg, host_budget_bytes=0)
-    whole = nnx.state(from_pretrained(src), nnx.Param).to_pure_dict()
-    jax.tree.map(lambda a, b: np.testing.assert_array_equal(np.asarray(a), np.asarray(b)), per_layer, whole)
-    assert per_layer["layers"]["q_proj"]["kernel"].shape == (2, 32, 32)
-    half = hf.load_hf_params(src, cfg, dtype="bfloat16", host_budget_bytes=0)  # cast while loading
-    assert half["layers"]["up_proj"]["kernel"].dtype == jnp.bfloat16
-    np.testing.assert_array_equal(np.asarray(half["layers"]["up_proj"]["kernel"]),
-                                  np.asarray(whole["layers"]["up_proj"]["kernel"].astype(jnp.bfloat16)))
+    # The paths an accelerator takes: a zero budget forces every stacked parameter through the donated per-layer
+    # write (big models); the default budget assembles each one on the host and moves it once.
+    per_layer = hf.load_hf_params(src, cfg, host_budget_bytes=0, adopt_host_buffers=False)
+    assembled = hf.load_hf_params(src, cfg, adopt_host_buffers=False)
+    adopted = hf.load_hf_params(src, cfg)  # the CPU default: file-order reads into buffers the arrays adopt
+    reference = params_from_hf(ref)
+    for loaded in (per_layer, assembled, adopted):
+        jax.tree.map(lambda a, b: np.testing.assert_array_equal(np.asarray(a), np.asarray(b)), loaded, reference)
+    assert per_layer["layers"]["q_proj"]["weight"].shape == (2, 32, 32)
+    for adopt in (False, True):  # cast while loading
+        half = hf.load_hf_params(src, cfg, dtype="bfloat16", host_budget_bytes=0, adopt_host_buffers=adopt)
+        assert half["layers"]["up_proj"]["weight"].dtype == jnp.bfloat16
+        np.testing.assert_array_equal(np.asarray(half["layers"]["up_proj"]["weight"]),
+                                      reference["layers"]["up_proj"]["weight"].astype(jnp.bfloat16))
 
 
 def test_sharded_export_writes_an_index_and_loads_back(tmp_path):
@@ -183,12 +182,12 @@ def test_sharded_load_reads_slices_and_forward_matches_one_device(tmp_path, monk
     # HF q_proj [out=32, in=32]: each read is one (tensor, fsdp) block, never the whole tensor.
     q_reads = {shape for name, shape in reads if name == "model.layers.0.self_attn.q_proj.weight"}
     assert q_reads == {(16, 16)}
-    kernel = sharded.layers.q_proj.kernel.value  # [L, H, nH*D] = [2, 32, 32], spec (None, fsdp, tensor)
-    assert kernel.sharding.spec == jax.sharding.PartitionSpec(None, "fsdp", "tensor")
-    assert {s.data.shape for s in kernel.addressable_shards} == {(2, 16, 16)}
-    assert {s.data.shape for s in sharded.layers.down_proj.kernel.value.addressable_shards} == {(2, 32, 16)}
-    assert {s.data.shape for s in sharded.embed.embedding.value.addressable_shards} == {(64, 16)}
-    assert len(kernel.sharding.device_set) == 8
+    weight = sharded.layers.q_proj.weight[...]  # [L, nH*D, H] = [2, 32, 32], spec (None, tensor, fsdp)
+    assert weight.sharding.spec == jax.sharding.PartitionSpec(None, "tensor", "fsdp")
+    assert {s.data.shape for s in weight.addressable_shards} == {(2, 16, 16)}
+    assert {s.data.shape for s in sharded.layers.down_proj.weight[...].addressable_shards} == {(2, 16, 32)}
+    assert {s.data.shape for s in sharded.embed.embedding[...].addressable_shards} == {(64, 16)}
+    assert len(weight.sharding.device_set) == 8
 
     ids, mask = _batch(128, b=4)
     from flax import nnx

@@ -58,12 +58,12 @@ def test_parameter_layout_is_stacked_per_layer():
     cfg = get_preset("tiny").replace(attention_bias=True)
     shapes = {path: shape for path, (shape, _) in param_shapes(cfg).items()}
     L, H, D = cfg.num_layers, cfg.hidden_size, cfg.head_dim
-    assert shapes[("layers", "q_proj", "kernel")] == (L, H, cfg.num_heads * D)
+    assert shapes[("layers", "q_proj", "weight")] == (L, cfg.num_heads * D, H)  # [out, in], as in HF
     assert shapes[("layers", "k_proj", "bias")] == (L, cfg.num_kv_heads * D)
     assert shapes[("layers", "o_proj", "bias")] == (L, H)
-    assert shapes[("lm_head", "kernel")] == (H, cfg.vocab_size)
+    assert shapes[("lm_head", "weight")] == (cfg.vocab_size, H)
     tied = param_shapes(get_preset("smollm2-135m"))
-    assert ("lm_head", "kernel") not in tied
+    assert ("lm_head", "weight") not in tied
 
 
 def test_llama3_rope_scaling_keeps_high_and_divides_low_frequencies():

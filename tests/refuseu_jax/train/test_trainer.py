@@ -66,7 +66,7 @@ def test_starts_at_ln2_then_loss_falls_and_reward_accuracy_rises(ckpt, tmp_path)
 
 def test_eight_devices_match_one_device(ckpt, tmp_path):
     sharded = DPOTrainer(make_cfg(ckpt, tmp_path / "a", max_steps=3), mesh=make_mesh(MeshConfig(2, 4, 1)))
-    assert len(sharded.state["params"]["layers"]["q_proj"]["kernel"].sharding.device_set) == 8
+    assert len(sharded.state["params"]["layers"]["q_proj"]["weight"].sharding.device_set) == 8
     single = DPOTrainer(make_cfg(ckpt, tmp_path / "b", max_steps=3), mesh=one_device())
     np.testing.assert_allclose(losses(sharded.train()), losses(single.train()), atol=1e-4)
 
@@ -173,6 +173,6 @@ def test_lora_starts_at_ln2_learns_and_exports_merged(ckpt, tmp_path):
 def test_bfloat16_params_and_compute_train(ckpt, tmp_path):
     cfg = make_cfg(ckpt, tmp_path, max_steps=4, **{"model.param_dtype": "bfloat16", "model.compute_dtype": "bfloat16"})
     trainer = DPOTrainer(cfg, mesh=one_device())
-    assert trainer.state["params"]["layers"]["up_proj"]["kernel"].dtype == jax.numpy.bfloat16
+    assert trainer.state["params"]["layers"]["up_proj"]["weight"].dtype == jax.numpy.bfloat16
     hist = trainer.train()["history"]
     assert abs(hist[0]["loss"] - math.log(2)) < 1e-2 and hist[-1]["loss"] < hist[0]["loss"] - 0.05
