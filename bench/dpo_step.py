@@ -1,12 +1,13 @@
 """DPO step throughput on SmolLM2-135M-Instruct vs TRL's DPOTrainer, MFU, and log-prob memory, in one run.
 
-    python bench/dpo_step.py [--steps 3] [--skip-trl]
+    python bench/dpo_step.py [--steps 3] [--trl-steps 5] [--skip-trl]
 
 1. Peak: best jitted bf16 x bf16 -> f32 matmul rate on this machine (and f32, for reference).
 2. Same batch for both (4 bundled pairs, max length 128, chat template), full fine-tuning, AdamW:
    - TRL DPOTrainer (torch, float32), explicit ref_model; one step = compute_loss + backward + optimizer.step;
      measured first, before XLA starts its thread pool
-   - ours, float32 and bfloat16 compute (float32 master weights); one step = the jitted train step
+   - ours, float32 and bfloat16 compute (float32 master weights), layers in a rolled loop (scan) and unrolled;
+     one step = the jitted train step
    tokens/s counts real (non-pad) prompt+completion tokens of chosen and rejected sequences.
    MFU = model FLOPs / step time / bf16 peak, with model FLOPs = 6 N T (policy forward+backward) + 2 N T
    (reference forward), N = matmul parameters including the output projection, T = real tokens.
@@ -52,7 +53,7 @@ def bench_records():
     return [train[i] for i in (0, 30, 61, 95)]  # de, es, cs, lt: four languages
 
 
-def ours(model_dir, records, compute_dtype: str, steps: int):
+def ours(model_dir, records, compute_dtype: str, steps: int, scan_layers: bool):
     from data_tools.configuration import from_dict
     from refuseu_jax.parallel import MeshConfig, make_mesh
     from refuseu_jax.train import batches as B
@@ -60,7 +61,8 @@ def ours(model_dir, records, compute_dtype: str, steps: int):
     from refuseu_jax.train.trainer import DPOTrainer
 
     cfg = from_dict(TrainConfig, {
-        "run_dir": tempfile.mkdtemp(), "model": {"path": str(model_dir), "compute_dtype": compute_dtype},
+        "run_dir": tempfile.mkdtemp(), "model": {"path": str(model_dir), "compute_dtype": compute_dtype,
+                                                 "scan_layers": scan_layers},
         "batch_size": PAIRS, "epochs": 1, "progress": False,
         "data": {"max_length": MAX_LEN, "pad_multiple": 0}, "optim": {"learning_rate": 1e-6, "warmup_ratio": 0.0},
     })
@@ -127,6 +129,7 @@ def logprob_memory(vocab=128256, seq=1024, hidden=2048, rows=2):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--steps", type=int, default=3)
+    parser.add_argument("--trl-steps", type=int, default=5, help="TRL's step time varies most run to run")
     parser.add_argument("--skip-trl", action="store_true")
     args = parser.parse_args()
     from refuseu_jax.checkpoints.registry import prepare_model
@@ -137,24 +140,26 @@ def main():
     # TRL before any JAX computation: once XLA's thread pool exists it competes with torch's threads for the
     # same cores (a run that measured the matmul peak first saw TRL 5x slower than usual).
     if not args.skip_trl:
-        results["TRL float32"] = trl(model_dir, records, args.steps)
+        results["TRL float32"] = trl(model_dir, records, args.trl_steps)
     print(f"device: {jax.devices()[0].device_kind}, {jax.device_count()} device(s)")
     peak_bf16, peak_f32 = matmul_peak(jnp.bfloat16), matmul_peak(jnp.float32)
     print(f"measured matmul peak (2048^3, best of 5): bf16 {peak_bf16 / 1e9:.0f} GFLOP/s, f32 {peak_f32 / 1e9:.0f} GFLOP/s")
     for dtype in ("float32", "bfloat16"):
-        t, tokens, cfg = ours(model_dir, records, dtype, args.steps)
-        results[f"ours {dtype}"] = (t, tokens)
+        for scan_layers in (True, False):
+            t, tokens, cfg = ours(model_dir, records, dtype, args.steps, scan_layers)
+            results[f"ours {dtype} {'rolled' if scan_layers else 'unrolled'}"] = (t, tokens)
     flops = 8 * matmul_params(cfg)  # per token: 6N policy forward+backward + 2N reference forward
     print(f"load average after the runs: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     print(f"\nDPO step, SmolLM2-135M, {PAIRS} pairs, max length {MAX_LEN}, full fine-tuning (best of {args.steps}):")
     for name, (t, tokens) in results.items():
-        mfu = flops * tokens / t / peak_bf16
-        print(f"  {name:16s} {t:7.2f} s/step  {tokens / t:8.1f} tokens/s  MFU {100 * mfu:5.1f}% of bf16 peak")
+        mfu = flops * tokens / t
+        print(f"  {name:24s} {t:7.2f} s/step  {tokens / t:8.1f} tokens/s  MFU {100 * mfu / peak_bf16:5.1f}% of bf16 "
+              f"peak ({100 * mfu / peak_f32:5.1f}% of f32 peak)")
     if "TRL float32" in results:
         trl_rate = results["TRL float32"][1] / results["TRL float32"][0]
-        for name in ("ours float32", "ours bfloat16"):
-            t, tokens = results[name]
-            print(f"  {name} / TRL float32 throughput: {tokens / t / trl_rate:.2f}x")
+        for name, (t, tokens) in results.items():
+            if name.startswith("ours"):
+                print(f"  {name} / TRL float32 throughput: {tokens / t / trl_rate:.2f}x")
 
     mem = logprob_memory()
     print(f"\nlog-prob + gradient temporaries, vocab 128256, seq 1024, 2 rows, hidden 2048 (XLA memory analysis):")

@@ -68,7 +68,7 @@ class ModelConfig:
     dtype: str = "float32"        # compute dtype
     param_dtype: str = "float32"  # storage dtype of the parameters
     remat: bool = False           # rematerialise each decoder layer in the backward pass
-    scan_layers: bool = True      # lax.scan over the stacked layers (False: a Python loop, easier to debug)
+    scan_layers: bool = True      # a rolled loop over the stacked layers (False: unrolled, see Llama._run_layers)
 
     def __post_init__(self):
         set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731 - frozen dataclass normalisation

@@ -213,7 +213,12 @@ class Llama(nnx.Module):
         return jnp.einsum("bth,hv->btv", h, w, preferred_element_type=jnp.float32)
 
     def _run_layers(self, h, carry_fn, extra_xs=None):
-        """Apply all layers: carry_fn(layer, h, extra) -> (h, extra_out). Scans or loops per config."""
+        """Apply all layers: carry_fn(layer, h, extra) -> (h, extra_out), as a rolled or a fully unrolled scan.
+
+        Unrolled (scan_layers=False), each layer reads its weights by a static slice and the backward pass writes
+        the stacked gradients with one concatenation, where the rolled loop slices dynamically and fills
+        zero-initialised stacks (SmolLM2 bf16 DPO step on 2 CPU cores: 4.9 -> 3.8 s; compile 11 -> 17 s).
+        """
         graphdef, state = nnx.split(self.layers)
 
         def body(h, xs):
@@ -222,15 +227,7 @@ class Llama(nnx.Module):
 
         if self.cfg.remat:
             body = jax.checkpoint(body, policy=jax.checkpoint_policies.nothing_saveable)
-        if self.cfg.scan_layers:
-            return jax.lax.scan(body, h, (state, extra_xs))
-        outs = []
-        for i in range(self.cfg.num_layers):
-            xs = jax.tree.map(lambda a: a[i], (state, extra_xs))
-            h, out = body(h, xs)
-            outs.append(out)
-        stacked = None if outs[0] is None else jax.tree.map(lambda *a: jnp.stack(a), *outs)
-        return h, stacked
+        return jax.lax.scan(body, h, (state, extra_xs), unroll=not self.cfg.scan_layers)
 
     # -- forward -----------------------------------------------------------------------------------------------
     def hidden_states(self, input_ids, attention_mask=None, positions=None) -> jax.Array:

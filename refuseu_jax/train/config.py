@@ -25,7 +25,9 @@ class ModelSpec:
     param_dtype: Literal["float32", "bfloat16"] = "float32"
     compute_dtype: Literal["float32", "bfloat16"] = "float32"
     remat: bool = False  # recompute each layer in the backward pass (long sequences / big models)
-    scan_layers: bool = True  # lax.scan over layers (compile time independent of depth); False unrolls them
+    # Rolled loop over the layers: compile time independent of depth. False unrolls it: longer compiles, and on
+    # XLA:CPU a faster bfloat16 step (no per-layer slicing of the stacked weights and gradients).
+    scan_layers: bool = True
 
     def __post_init__(self):
         if (self.path is None) == (self.preset is None):

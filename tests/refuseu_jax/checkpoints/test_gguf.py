@@ -40,13 +40,25 @@ def chat_batch(smollm2_dir):
     return ids, mask
 
 
-@pytest.fixture(scope="module")
-def reference_logits(smollm2_reference, chat_batch):
+def _reference_forward(model, chat_batch) -> np.ndarray:
     ids, mask = chat_batch
     positions = np.maximum(np.cumsum(mask, axis=1) - 1, 0)
     with torch.no_grad():
-        return smollm2_reference(input_ids=torch.tensor(ids), attention_mask=torch.tensor(mask.astype(np.int64)),
-                                 position_ids=torch.tensor(positions)).logits.numpy()
+        return model(input_ids=torch.tensor(ids), attention_mask=torch.tensor(mask.astype(np.int64)),
+                     position_ids=torch.tensor(positions)).logits.numpy()
+
+
+@pytest.fixture(scope="module")
+def reference_logits(smollm2_reference, chat_batch):
+    return _reference_forward(smollm2_reference, chat_batch)
+
+
+@pytest.fixture(scope="module")
+def exact_logits(smollm2_reference, chat_batch):
+    """The same transformers model in float64: the ground truth both float32 implementations round away from."""
+    import copy
+
+    return _reference_forward(copy.deepcopy(smollm2_reference).double(), chat_batch)
 
 
 def test_unpermute_matches_transformers_and_inverts_llama_cpp():
@@ -72,15 +84,19 @@ def test_weights_equal_transformers_gguf_dequantisation(smollm2_dir, smollm2_ref
 
 
 @pytest.mark.slow  # shares the session's SmolLM2 fixtures (~25 s once, on 2 cores)
-def test_logits_match_transformers_gguf_model(smollm2_dir, chat_batch, reference_logits):
+def test_logits_match_transformers_gguf_model(smollm2_dir, chat_batch, reference_logits, exact_logits):
     model = from_pretrained(smollm2_dir, dtype="float32")
     ids, mask = chat_batch
     ours = np.asarray(model(jnp.asarray(ids), jnp.asarray(mask)))
-    diff = np.abs(ours - reference_logits)[mask]
-    # 30 float32 layers put the noise floor near the issue's 1e-4: here max 1.2e-4 on logits up to 38 (relative
-    # 3e-6), while transformers' own sdpa and eager attention differ by 6e-5 on this batch, and XLA:CPU's dot is
-    # about 2x less exact than Eigen's. 2e-4 still fails on any real mapping error (those give O(1) differences).
-    assert diff.max() <= 2e-4 and diff.mean() <= 5e-5
+    # Over 30 real float32 layers (logits up to 38) rounding alone moves logits by ~1e-4: transformers' own float32
+    # forward is 9e-5 from its float64 forward on this batch. So the bar is set against float64: ours must be as
+    # close to the exact logits as transformers' float32 is (1.12e-4 vs 0.93e-4 here; XLA:CPU's YNNPACK dot sums
+    # in another order than Eigen, and without it ours is 6.8e-5), and within 1.5e-4 of transformers' float32.
+    # A real mapping error gives O(1) differences.
+    exact = exact_logits[mask].astype(np.float64)
+    ours_error, their_error = np.abs(ours[mask] - exact), np.abs(reference_logits[mask] - exact)
+    assert ours_error.max() <= 1.5 * their_error.max() and ours_error.mean() <= 1.5 * their_error.mean()
+    assert np.abs(ours - reference_logits)[mask].max() <= 1.5e-4
     # Greedy choices agree wherever the reference's top two are not a near tie.
     top2 = np.sort(reference_logits, axis=-1)[..., -2:]
     decisive = mask & (top2[..., 1] - top2[..., 0] > 1e-3)
