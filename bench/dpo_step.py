@@ -45,6 +45,22 @@ def matmul_peak(dtype, n=2048, repeats=5) -> float:
     return 2 * n**3 / best_time(lambda: f(a, a).block_until_ready(), repeats)
 
 
+def gemm_ceiling(cfg, rows: int, dtype, repeats=20) -> float:
+    """FLOP/s of the model's own forward matmuls ([rows, in] x [out, in]^T, weighted by how often each shape
+    occurs): the rate a step would reach if it did nothing but these matmuls."""
+    h, q, kv, i = cfg.hidden_size, cfg.num_heads * cfg.head_dim, cfg.num_kv_heads * cfg.head_dim, cfg.intermediate_size
+    counts = {(h, q): 1, (h, kv): 2, (q, h): 1, (h, i): 2, (i, h): 1}
+    shapes = {k: v * cfg.num_layers for k, v in counts.items()}
+    shapes[(h, cfg.vocab_size)] = shapes.get((h, cfg.vocab_size), 0) + 1
+    f = jax.jit(lambda a, b: jax.lax.dot_general(a, b, (((1,), (1,)), ((), ())), preferred_element_type=jnp.float32))
+    flops = seconds = 0.0
+    for (n_in, n_out), count in shapes.items():
+        a, b = jnp.ones((rows, n_in), dtype), jnp.ones((n_out, n_in), dtype)
+        flops += count * 2 * rows * n_in * n_out
+        seconds += count * best_time(lambda: f(a, b).block_until_ready(), repeats)
+    return flops / seconds
+
+
 def bench_records():
     from data_tools.sample import SAMPLE_PATH
     from data_tools.schema import read_records
@@ -117,7 +133,7 @@ def logprob_memory(vocab=128256, seq=1024, hidden=2048, rows=2):
     from refuseu_jax.train.losses import naive_token_logprobs, token_logprobs
 
     h = jax.ShapeDtypeStruct((rows, seq, hidden), jnp.float32)
-    w = jax.ShapeDtypeStruct((hidden, vocab), jnp.float32)
+    w = jax.ShapeDtypeStruct((vocab, hidden), jnp.float32)
     t = jax.ShapeDtypeStruct((rows, seq), jnp.int32)
     out = {}
     for name, fn in (("chunked", lambda h, w, t: token_logprobs(h, w, t)), ("naive", naive_token_logprobs)):
@@ -149,12 +165,15 @@ def main():
             t, tokens, cfg = ours(model_dir, records, dtype, args.steps, scan_layers)
             results[f"ours {dtype} {'rolled' if scan_layers else 'unrolled'}"] = (t, tokens)
     flops = 8 * matmul_params(cfg)  # per token: 6N policy forward+backward + 2N reference forward
+    ceiling = gemm_ceiling(cfg, 2 * PAIRS * MAX_LEN, jnp.bfloat16)
     print(f"load average after the runs: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     print(f"\nDPO step, SmolLM2-135M, {PAIRS} pairs, max length {MAX_LEN}, full fine-tuning (best of {args.steps}):")
     for name, (t, tokens) in results.items():
         mfu = flops * tokens / t
         print(f"  {name:24s} {t:7.2f} s/step  {tokens / t:8.1f} tokens/s  MFU {100 * mfu / peak_bf16:5.1f}% of bf16 "
               f"peak ({100 * mfu / peak_f32:5.1f}% of f32 peak)")
+    print(f"  ceiling: SmolLM2's own bf16 matmul shapes ({2 * PAIRS * MAX_LEN} rows) run at {ceiling / 1e9:.0f} GFLOP/s "
+          f"= {100 * ceiling / peak_bf16:.1f}% of the bf16 peak: the MFU of a step that did nothing but matmuls")
     if "TRL float32" in results:
         trl_rate = results["TRL float32"][1] / results["TRL float32"][0]
         for name, (t, tokens) in results.items():

@@ -91,7 +91,7 @@ def dpo_loss(
 
 def _chunk_plan(vocab: int, chunk: int):
     """Chunk width and count. The last chunk is shifted left to end at `vocab` (no padded copy of the weight);
-    columns it shares with the previous chunk are masked out so each column counts once."""
+    vocabulary entries it shares with the previous chunk are masked out so each one counts once."""
     chunk = min(chunk, vocab)
     return chunk, -(-vocab // chunk)
 
@@ -103,14 +103,17 @@ def _chunk_columns(i, chunk: int, vocab: int):
     return start, cols, cols >= nominal
 
 
+_CONTRACT_HIDDEN = (((1,), (1,)), ((), ()))  # [n, H] x [chunk, H] -> [n, chunk]
+
+
 def _chunk_logits(h, w, start, chunk):
-    w_c = jax.lax.dynamic_slice_in_dim(w, start, chunk, axis=1)
+    w_c = jax.lax.dynamic_slice_in_dim(w, start, chunk, axis=0)  # a contiguous block of vocabulary rows
     # Accumulate in float32 whatever the parameter/compute dtype: log-softmax over 1e5 classes needs it.
-    return jnp.dot(h, w_c, preferred_element_type=jnp.float32), w_c
+    return jax.lax.dot_general(h, w_c, _CONTRACT_HIDDEN, preferred_element_type=jnp.float32), w_c
 
 
 def _logprobs_fwd_impl(h, w, targets, chunk):
-    vocab = w.shape[1]
+    vocab = w.shape[0]
     chunk, n_chunks = _chunk_plan(vocab, chunk)
     n = h.shape[0]
 
@@ -146,7 +149,7 @@ def _flat_fwd(h, w, targets, chunk):
 
 def _flat_bwd(chunk, residuals, g):
     h, w, targets, lse = residuals
-    vocab = w.shape[1]
+    vocab = w.shape[0]
     chunk, n_chunks = _chunk_plan(vocab, chunk)
     g = g.astype(jnp.float32)
 
@@ -158,10 +161,11 @@ def _flat_bwd(chunk, residuals, g):
         onehot = ((cols[None, :] == targets[:, None]) & valid[None, :]).astype(jnp.float32)
         # d logp(target) / d logits = onehot - softmax; columns of the overlapped tail chunk contribute zero.
         dlogits = g[:, None] * (onehot - probs)
-        grad_h = grad_h + jnp.dot(dlogits.astype(w_c.dtype), w_c.T, preferred_element_type=jnp.float32)
-        dw_c = jnp.dot(h.T, dlogits.astype(h.dtype), preferred_element_type=jnp.float32)
-        prev = jax.lax.dynamic_slice_in_dim(grad_w, start, chunk, axis=1)
-        grad_w = jax.lax.dynamic_update_slice_in_dim(grad_w, prev + dw_c, start, axis=1)
+        grad_h = grad_h + jnp.dot(dlogits.astype(w_c.dtype), w_c, preferred_element_type=jnp.float32)
+        dw_c = jax.lax.dot_general(dlogits.astype(h.dtype), h, (((0,), (0,)), ((), ())),
+                                   preferred_element_type=jnp.float32)  # [chunk, H]
+        prev = jax.lax.dynamic_slice_in_dim(grad_w, start, chunk, axis=0)
+        grad_w = jax.lax.dynamic_update_slice_in_dim(grad_w, prev + dw_c, start, axis=0)
         return (grad_h, grad_w), None
 
     init = (jnp.zeros(h.shape, jnp.float32), jnp.zeros(w.shape, jnp.float32))
@@ -175,7 +179,8 @@ _token_logprobs_flat.defvjp(_flat_fwd, _flat_bwd)
 def token_logprobs(hidden, output_embedding, targets, *, chunk_size: int = 8192):
     """log softmax(hidden @ output_embedding)[target] per position, in vocabulary chunks.
 
-    hidden [..., H], output_embedding [H, V], targets [...] int -> float32 [...]. Differentiable in `hidden` and
+    hidden [..., H], output_embedding [V, H] (vocabulary-major, as the embedding and lm_head are stored),
+    targets [...] int -> float32 [...]. Differentiable in `hidden` and
     `output_embedding`; peak extra memory is O(tokens x chunk_size), forward and backward.
     """
     lead = hidden.shape[:-1]
@@ -187,7 +192,8 @@ def token_logprobs(hidden, output_embedding, targets, *, chunk_size: int = 8192)
 
 def naive_token_logprobs(hidden, output_embedding, targets):
     """The full-logits version, kept as the reference for tests and the memory benchmark."""
-    logits = jnp.dot(hidden, output_embedding.astype(hidden.dtype), preferred_element_type=jnp.float32)
+    logits = jnp.einsum("...h,vh->...v", hidden, output_embedding.astype(hidden.dtype),
+                        preferred_element_type=jnp.float32)
     logp = jax.nn.log_softmax(logits, axis=-1)
     return jnp.take_along_axis(logp, targets[..., None].astype(jnp.int32), axis=-1)[..., 0]
 
@@ -195,5 +201,5 @@ def naive_token_logprobs(hidden, output_embedding, targets):
 def mean_logits(hidden, output_embedding):
     """Mean over the vocabulary of each position's logits (TRL's logits/chosen metric) without building them:
     mean_v (h . w_v) = h . mean_v(w_v)."""
-    w_mean = jnp.mean(output_embedding.astype(jnp.float32), axis=1)
+    w_mean = jnp.mean(output_embedding.astype(jnp.float32), axis=0)
     return jnp.dot(jax.lax.stop_gradient(hidden).astype(jnp.float32), jax.lax.stop_gradient(w_mean))

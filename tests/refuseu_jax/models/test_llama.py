@@ -73,3 +73,31 @@ def test_llama3_rope_scaling_keeps_high_and_divides_low_frequencies():
     assert scaled[0] == plain[0]  # shortest wavelength untouched
     np.testing.assert_allclose(scaled[-1], plain[-1] / 8.0, rtol=1e-6)  # longest wavelength interpolated
     assert np.all(scaled <= plain)
+
+
+def test_mixed_einsum_backward_runs_in_the_input_dtype_and_matches_float32_autodiff():
+    import jax
+
+    from refuseu_jax.models.llama import mixed_einsum
+
+    k = jax.random.split(jax.random.key(0), 3)
+    x = jax.random.normal(k[0], (6, 16)).astype(jnp.bfloat16)
+    w = jax.random.normal(k[1], (8, 16)).astype(jnp.bfloat16)
+    probe = jax.random.normal(k[2], (6, 8))
+
+    def loss(fn):
+        return lambda x, w: jnp.sum(fn(x, w) * probe)
+
+    ours = jax.grad(loss(lambda x, w: mixed_einsum("ni,oi->no", x, w)), argnums=(0, 1))
+    exact = jax.grad(loss(lambda x, w: jnp.einsum("ni,oi->no", x.astype(jnp.float32), w.astype(jnp.float32))),
+                     argnums=(0, 1))
+    np.testing.assert_allclose(mixed_einsum("ni,oi->no", x, w), x.astype(np.float32) @ w.astype(np.float32).T,
+                               rtol=1e-5, atol=1e-5)
+    for got, want, primal in zip(ours(x, w), exact(x, w), (x, w)):
+        assert got.dtype == primal.dtype
+        np.testing.assert_allclose(np.asarray(got, np.float32), np.asarray(want), rtol=2e-2, atol=2e-2)
+    # Both backward matmuls multiply bfloat16 operands (plain autodiff would widen them to float32). The loss is
+    # linear in the product, so the forward matmul is dead code in the gradient.
+    jaxpr = jax.make_jaxpr(ours)(x, w)
+    dots = [e for e in jaxpr.jaxpr.eqns if e.primitive.name == "dot_general"]
+    assert len(dots) == 2 and all(v.aval.dtype == jnp.bfloat16 for e in dots for v in e.invars)

@@ -114,7 +114,7 @@ def test_bad_loss_arguments():
 def test_chunked_logprobs_match_full_logits(vocab, chunk, dtype):
     k = jax.random.split(jax.random.key(0), 4)
     h = jax.random.normal(k[0], (3, 5, 16)).astype(dtype)
-    w = jax.random.normal(k[1], (16, vocab)).astype(dtype)
+    w = jax.random.normal(k[1], (vocab, 16)).astype(dtype)  # [V, H], vocabulary-major
     targets = jax.random.randint(k[2], (3, 5), 0, vocab)
     weights = jax.random.normal(k[3], (3, 5))
     tol = 1e-5 if dtype == jnp.float32 else 2e-2
@@ -129,5 +129,5 @@ def test_chunked_logprobs_match_full_logits(vocab, chunk, dtype):
     for a, b in zip(ours, ref):
         assert a.dtype == b.dtype
         np.testing.assert_allclose(np.asarray(a, np.float32), np.asarray(b, np.float32), atol=tol * 10)
-    np.testing.assert_allclose(mean_logits(h, w), jnp.mean(jnp.dot(h, w, preferred_element_type=jnp.float32), -1),
-                               atol=tol)
+    full = jnp.einsum("bth,vh->btv", h, w, preferred_element_type=jnp.float32)
+    np.testing.assert_allclose(mean_logits(h, w), jnp.mean(full, -1), atol=tol)
