@@ -201,5 +201,6 @@ def naive_token_logprobs(hidden, output_embedding, targets):
 def mean_logits(hidden, output_embedding):
     """Mean over the vocabulary of each position's logits (TRL's logits/chosen metric) without building them:
     mean_v (h . w_v) = h . mean_v(w_v)."""
-    w_mean = jnp.mean(output_embedding.astype(jnp.float32), axis=0)
+    # Accumulated in float32 without a float32 copy of the [V, H] matrix.
+    w_mean = jnp.mean(output_embedding, axis=0, dtype=jnp.float32)
     return jnp.dot(jax.lax.stop_gradient(hidden).astype(jnp.float32), jax.lax.stop_gradient(w_mean))
