@@ -30,6 +30,16 @@ def tiny():
     return hf, jax_model_from_hf(hf), prompts
 
 
+def test_cpu_sampler_decodes_through_its_own_in_out_weight_copies(tiny):
+    _, model, _ = tiny
+    sampler = Sampler(model)
+    own = sampler.state["layers"]["up_proj"]["weight"][...]
+    theirs = model.layers.up_proj.weight[...]
+    assert own.shape == (theirs.shape[0], theirs.shape[2], theirs.shape[1])  # [L, in, out]
+    np.testing.assert_array_equal(np.asarray(own), np.swapaxes(np.asarray(theirs), 1, 2))
+    assert sampler.state["embed"]["embedding"][...].shape == model.embed.embedding[...].shape  # [V, H], shared
+
+
 def test_greedy_matches_transformers_with_padding_and_eos(tiny):
     hf, model, prompts = tiny
     # Pick as EOS a token that greedy decoding emits mid-way for some rows, so rows stop at different steps.
