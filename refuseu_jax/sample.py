@@ -249,7 +249,7 @@ class Sampler:
         self.pad_id = int(pad_id)
         # On one CPU device decoding multiplies a few rows by every weight, which XLA:CPU does ~1.4x faster with
         # [in, out] weights than with HF's [out, in] (it repacks those on every call): the sampler keeps its own
-        # [in, out] copy of the projections (SmolLM2 batch 8: 178 -> 222 tokens/s). The copy costs memory while
+        # [in, out] copy of the projections (SmolLM2 batch 8: 178 -> 219 tokens/s). The copy costs memory while
         # the caller keeps the model; accelerators and meshes use the model's weights as they are.
         cpu = mesh is None and jax.devices()[0].platform == "cpu"
         decode_model = with_in_out_weights(model) if cpu and not model.cfg.weights_in_out else model

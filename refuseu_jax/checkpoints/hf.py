@@ -299,6 +299,8 @@ def load_hf_params(directory: str | Path, cfg: ModelConfig, mesh=None, rules=Non
     """
     from refuseu_jax.models.llama import param_shapes  # imported late: keeps `refuseu --help` light
 
+    if cfg.weights_in_out:
+        raise ValueError("checkpoints hold [out, in] weights; load with weights_in_out=False")
     directory = Path(directory)
     shapes = {tuple(k): tuple(shape) for k, (shape, _) in param_shapes(cfg).items()}
     index = CheckpointIndex(directory)
@@ -420,6 +422,8 @@ def save_hf(params_or_model, cfg: ModelConfig, out_dir: str | Path, tokenizer_sr
     and generation_config.json are copied from `tokenizer_src` when it has them. The directory appears atomically:
     everything is written to a temporary sibling first. Only process 0 writes in a multi-host job.
     """
+    if cfg.weights_in_out:
+        raise ValueError("checkpoints hold [out, in] weights; save a model with weights_in_out=False")
     flat = _flatten(_param_tree(params_or_model))
     out_dir = Path(out_dir)
     entries, sources = [], {}
