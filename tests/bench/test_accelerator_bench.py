@@ -1,0 +1,40 @@
+"""bench/accelerator.py, the script a lent GPU/TPU session runs, end to end on the tiny preset (CPU)."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def accelerator():
+    spec = importlib.util.spec_from_file_location("bench_accelerator", ROOT / "bench" / "accelerator.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_reports_step_time_mfu_and_sampler_throughput(accelerator, tmp_path):
+    out = tmp_path / "result.json"
+    result = accelerator.main(["--preset", "tiny", "--pairs", "2", "--seq", "32", "--steps", "1", "--gen-batch", "3",
+                               "--prompt-len", "8", "--new-tokens", "5", "--peak-n", "256", "--json", str(out)])
+    assert json.loads(out.read_text()) == json.loads(json.dumps(result))
+    train, sample = result["train"], result["sample"]
+    assert train["tokens"] == 2 * 2 * 32 and train["step_s"] > 0 and 0 < train["mfu_measured_peak"] < 1
+    assert abs(train["loss"] - 0.6931) < 1e-3  # policy == reference at the first step
+    assert sample["generated"] == 3 * 5 and sample["tokens_per_s"] > 0  # no EOS: every row runs to the end
+    assert result["datasheet_bf16_peak"] is None  # a CPU has no datasheet entry
+
+
+def test_model_flops_count_matches_the_parameter_count(accelerator):
+    from refuseu_jax.models.config import get_preset
+
+    cfg = get_preset("llama-3.2-1b")
+    # Every parameter but the norms and the (tied) input embedding is a matmul weight; the tied embedding is the
+    # output projection, counted once.
+    norms = cfg.num_layers * 2 * cfg.hidden_size + cfg.hidden_size
+    assert accelerator.matmul_params(cfg) == cfg.num_params() - norms
+    assert accelerator.datasheet_peak("NVIDIA H100 80GB HBM3") == 989.4e12
