@@ -20,31 +20,19 @@ from __future__ import annotations
 import argparse
 import functools
 import json
-import time
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+from common import best_time, matmul_peak, matmul_params  # bench/common.py (the script's own directory)
 
 # Dense bf16 peaks from the vendors' datasheets (no sparsity), FLOP/s per device.
 DATASHEET_BF16 = {"H100": 989.4e12, "H200": 989.4e12, "A100": 312e12, "L4": 121e12, "TPU v4": 275e12,
                   "TPU v5 lite": 197e12, "TPU v5e": 197e12, "TPU v5p": 459e12, "TPU v6 lite": 918e12}
 
 
-def best_time(fn, repeats: int) -> float:
-    fn()  # compile / warm up
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
-def matmul_peak(n: int, repeats: int = 10) -> float:
-    a = jax.random.normal(jax.random.key(0), (n, n), jnp.bfloat16)
-    f = jax.jit(lambda a, b: jnp.dot(a, b, preferred_element_type=jnp.float32))
-    return 2 * n**3 / best_time(lambda: f(a, a).block_until_ready(), repeats)
 
 
 def datasheet_peak(device_kind: str) -> float | None:
@@ -54,10 +42,6 @@ def datasheet_peak(device_kind: str) -> float | None:
     return None
 
 
-def matmul_params(cfg) -> int:
-    h, i, layers = cfg.hidden_size, cfg.intermediate_size, cfg.num_layers
-    q, kv = cfg.num_heads * cfg.head_dim, cfg.num_kv_heads * cfg.head_dim
-    return layers * (h * q + 2 * h * kv + q * h + 3 * h * i) + h * cfg.vocab_size
 
 
 def train_flops_per_token(cfg, seq: int) -> float:
@@ -133,7 +117,7 @@ def main(argv=None) -> dict:
 
     cfg = get_preset(args.preset, dtype=args.dtype, param_dtype=args.dtype, remat=args.remat)
     device = jax.devices()[0]
-    peak = matmul_peak(args.peak_n)
+    peak = matmul_peak(jnp.bfloat16, args.peak_n, repeats=10)
     sheet = datasheet_peak(device.device_kind)
     result = {"device": device.device_kind, "platform": device.platform, "preset": args.preset,
               "dtype": args.dtype, "params": cfg.num_params(), "measured_bf16_peak": peak, "datasheet_bf16_peak": sheet}

@@ -20,29 +20,16 @@ from __future__ import annotations
 import argparse
 import os
 import tempfile
-import time
 
 import jax
 import jax.numpy as jnp
-import numpy as np
+from common import best_time, matmul_peak, matmul_params  # bench/common.py (the script's own directory)
 
 PAIRS, MAX_LEN = 4, 128
 
 
-def best_time(fn, repeats: int) -> float:
-    fn()  # compile / warm up
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
-def matmul_peak(dtype, n=2048, repeats=5) -> float:
-    a = jax.random.normal(jax.random.key(0), (n, n)).astype(dtype)
-    f = jax.jit(lambda a, b: jnp.dot(a, b, preferred_element_type=jnp.float32))
-    return 2 * n**3 / best_time(lambda: f(a, a).block_until_ready(), repeats)
 
 
 def gemm_ceiling(cfg, rows: int, dtype, repeats=20) -> float:
@@ -123,10 +110,6 @@ def trl(model_dir, records, steps: int):
     return best_time(run, steps), int(batch["attention_mask"].sum())
 
 
-def matmul_params(cfg) -> int:
-    h, i, L = cfg.hidden_size, cfg.intermediate_size, cfg.num_layers
-    q, kv = cfg.num_heads * cfg.head_dim, cfg.num_kv_heads * cfg.head_dim
-    return L * (h * q + 2 * h * kv + q * h + 3 * h * i) + h * cfg.vocab_size
 
 
 def logprob_memory(vocab=128256, seq=1024, hidden=2048, rows=2):

@@ -10,7 +10,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def accelerator():
+def monkeypatch_module():
+    with pytest.MonkeyPatch.context() as patch:
+        yield patch
+
+
+@pytest.fixture(scope="module")
+def accelerator(monkeypatch_module):
+    monkeypatch_module.syspath_prepend(str(ROOT / "bench"))  # as when run as `python bench/accelerator.py`
     spec = importlib.util.spec_from_file_location("bench_accelerator", ROOT / "bench" / "accelerator.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

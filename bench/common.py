@@ -1,0 +1,33 @@
+"""Helpers shared by the benchmarks: timing, the measured matmul peak, model FLOPs."""
+
+from __future__ import annotations
+
+import time
+
+import jax
+import jax.numpy as jnp
+
+
+def best_time(fn, repeats: int) -> float:
+    """Seconds of the fastest of `repeats` calls, after one warm-up (compile) call."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def matmul_peak(dtype=jnp.bfloat16, n: int = 2048, repeats: int = 5) -> float:
+    """FLOP/s of the best n x n x n matmul in `dtype`, accumulated in float32: the MFU denominator."""
+    a = jax.random.normal(jax.random.key(0), (n, n)).astype(dtype)
+    f = jax.jit(lambda a, b: jnp.dot(a, b, preferred_element_type=jnp.float32))
+    return 2 * n**3 / best_time(lambda: f(a, a).block_until_ready(), repeats)
+
+
+def matmul_params(cfg) -> int:
+    """Parameters that take part in a matmul per token: every projection and the output embedding."""
+    h, i, layers = cfg.hidden_size, cfg.intermediate_size, cfg.num_layers
+    q, kv = cfg.num_heads * cfg.head_dim, cfg.num_kv_heads * cfg.head_dim
+    return layers * (h * q + 2 * h * kv + q * h + 3 * h * i) + h * cfg.vocab_size
