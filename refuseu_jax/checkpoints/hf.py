@@ -339,7 +339,8 @@ def load_hf_params(directory: str | Path, cfg: ModelConfig, mesh=None, rules=Non
     scratch = _Scratch()
     for name, out in reads:
         _read_host(index, name, target, scratch, out=out)
-        bar is not None and bar.update(1)
+        if bar is not None:
+            bar.update(1)
     del scratch
     for path, host in adopted.items():
         _nested_set(params, path, jax.device_put(host, shardings[path]))
@@ -368,7 +369,8 @@ def load_hf_params(directory: str | Path, cfg: ModelConfig, mesh=None, rules=Non
         else:
             array = jax.device_put(_read_array(index, hf_name(path), shape, target, sharding), sharding)
         _nested_set(params, path, array)
-        bar is not None and bar.update(1)
+        if bar is not None:
+            bar.update(1)
     if bar is not None:
         bar.close()
     return params
