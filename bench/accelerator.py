@@ -31,17 +31,11 @@ DATASHEET_BF16 = {"H100": 989.4e12, "H200": 989.4e12, "A100": 312e12, "L4": 121e
                   "TPU v5 lite": 197e12, "TPU v5e": 197e12, "TPU v5p": 459e12, "TPU v6 lite": 918e12}
 
 
-
-
-
-
 def datasheet_peak(device_kind: str) -> float | None:
     for name, peak in DATASHEET_BF16.items():
         if name.lower() in device_kind.lower():
             return peak
     return None
-
-
 
 
 def train_flops_per_token(cfg, seq: int) -> float:
@@ -50,14 +44,15 @@ def train_flops_per_token(cfg, seq: int) -> float:
 
 
 def bench_train(cfg, pairs: int, seq: int, steps: int) -> dict:
-    from refuseu_jax.models.llama import init_model
     from flax import nnx
 
+    from refuseu_jax.models.llama import init_model
     from refuseu_jax.train.config import DPOSpec, LoraSpec, OptimSpec
     from refuseu_jax.train.trainer import StepSpec, cast_floats, train_step
 
     params = nnx.state(init_model(cfg, seed=0), nnx.Param).to_pure_dict()
-    spec = StepSpec(cfg, DPOSpec(), LoraSpec(), OptimSpec(learning_rate=1e-6, warmup_ratio=0.0, schedule="constant"), 0)
+    optim = OptimSpec(learning_rate=1e-6, warmup_ratio=0.0, schedule="constant")
+    spec = StepSpec(cfg, DPOSpec(), LoraSpec(), optim, 0)
     state = {"step": jnp.zeros((), jnp.int32), "params": params, "opt_state": spec.optimizer().init(params)}
     frozen = cast_floats(jax.tree.map(jnp.copy, params), cfg.dtype)
     rng = np.random.default_rng(0)

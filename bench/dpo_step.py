@@ -28,10 +28,6 @@ from common import best_time, matmul_peak, matmul_params  # bench/common.py (the
 PAIRS, MAX_LEN = 4, 128
 
 
-
-
-
-
 def gemm_ceiling(cfg, rows: int, dtype, repeats=20) -> float:
     """FLOP/s of the model's own forward matmuls ([rows, in] x [out, in]^T, weighted by how often each shape
     occurs): the rate a step would reach if it did nothing but these matmuls."""
@@ -110,8 +106,6 @@ def trl(model_dir, records, steps: int):
     return best_time(run, steps), int(batch["attention_mask"].sum())
 
 
-
-
 def logprob_memory(vocab=128256, seq=1024, hidden=2048, rows=2):
     from refuseu_jax.train.losses import naive_token_logprobs, token_logprobs
 
@@ -155,7 +149,8 @@ def main():
         mfu = flops * tokens / t
         print(f"  {name:24s} {t:7.2f} s/step  {tokens / t:8.1f} tokens/s  MFU {100 * mfu / peak_bf16:5.1f}% of bf16 "
               f"peak ({100 * mfu / peak_f32:5.1f}% of f32 peak)")
-    print(f"  ceiling: SmolLM2's own bf16 matmul shapes ({2 * PAIRS * MAX_LEN} rows) run at {ceiling / 1e9:.0f} GFLOP/s "
+    print(f"  ceiling: SmolLM2's own bf16 matmul shapes ({2 * PAIRS * MAX_LEN} rows) run at "
+          f"{ceiling / 1e9:.0f} GFLOP/s "
           f"= {100 * ceiling / peak_bf16:.1f}% of the bf16 peak: the MFU of a step that did nothing but matmuls")
     if "TRL float32" in results:
         trl_rate = results["TRL float32"][1] / results["TRL float32"][0]
