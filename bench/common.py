@@ -4,24 +4,30 @@ from __future__ import annotations
 
 import time
 
-import jax
-import jax.numpy as jnp
 
-
-def best_time(fn, repeats: int) -> float:
-    """Seconds of the fastest of `repeats` calls, after one warm-up (compile) call."""
+def timings(fn, repeats: int) -> list[float]:
+    """Seconds of each of `repeats` calls, after one warm-up (compile) call."""
     fn()
     times = []
     for _ in range(repeats):
         t0 = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t0)
-    return min(times)
+    return times
 
 
-def matmul_peak(dtype=jnp.bfloat16, n: int = 2048, repeats: int = 5) -> float:
-    """FLOP/s of the best n x n x n matmul in `dtype`, accumulated in float32: the MFU denominator."""
-    a = jax.random.normal(jax.random.key(0), (n, n)).astype(dtype)
+def best_time(fn, repeats: int) -> float:
+    """Seconds of the fastest of `repeats` calls, after one warm-up (compile) call."""
+    return min(timings(fn, repeats))
+
+
+def matmul_peak(dtype=None, n: int = 2048, repeats: int = 5) -> float:
+    """FLOP/s of the best n x n x n matmul in `dtype` (default bfloat16), accumulated in float32: the MFU
+    denominator. jax is imported here, not at module level, so torch-only callers never load it."""
+    import jax
+    import jax.numpy as jnp
+
+    a = jax.random.normal(jax.random.key(0), (n, n)).astype(dtype or jnp.bfloat16)
     f = jax.jit(lambda a, b: jnp.dot(a, b, preferred_element_type=jnp.float32))
     return 2 * n**3 / best_time(lambda: f(a, a).block_until_ready(), repeats)
 

@@ -138,7 +138,7 @@ def child(ckpt: Path, export: Path) -> dict:
         release_freed_memory()
     read_all()  # warm the page cache: every step below reads from memory
     warm: dict[str, float] = {}
-    for _ in range(2):  # best of two: page-fault costs vary with the kernel's free-page state
+    for round_ in range(2):  # best of two: page-fault costs vary with the kernel's free-page state
         read_s, read_peak, _ = _measure(read_all)
         fresh_s, _, arrays = _measure(read_fresh)
         del arrays
@@ -146,7 +146,7 @@ def child(ckpt: Path, export: Path) -> dict:
         load_s, load_peak, params = _measure(load)
         for key, value in (("read", read_s), ("fresh", fresh_s), ("load", load_s)):
             warm[key] = min(warm.get(key, value), value)
-        if _ == 0:
+        if round_ == 0:
             del params
             release_freed_memory()
     read_s, fresh_s, load_s = warm["read"], warm["fresh"], warm["load"]

@@ -13,19 +13,14 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import time
 
 import numpy as np
+from common import timings  # bench/common.py (the script's own directory)
 
 
 def timed(fn, repeats: int) -> tuple[float, float]:
     """(best, median) seconds of `repeats` calls after one warm-up call (which compiles ours)."""
-    fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
+    times = timings(fn, repeats)
     return min(times), statistics.median(times)
 
 

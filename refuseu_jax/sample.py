@@ -30,7 +30,7 @@ from flax import nnx
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
-from refuseu_jax.models.llama import DecoderLayer, KVCache, Llama, model_from_params, rope_cos_sin
+from refuseu_jax.models.llama import KVCache, Llama, model_from_params, rope_cos_sin
 
 
 @dataclass(frozen=True)
@@ -99,7 +99,9 @@ def _cache_sharding(mesh: Mesh | None, num_kv_heads: int) -> NamedSharding | Non
 
 
 def with_in_out_weights(model: Llama) -> Llama:
-    """The same model with its stacked projection weights copied to [in, out] (see split_layers)."""
+    """The same model with its stacked projection weights copied to [in, out]: XLA:CPU multiplies a few rows (one
+    token per sequence) by an [in, out] weight ~1.4x faster than by HF's [out, in], which it repacks on every
+    call."""
     pure = nnx.to_pure_dict(nnx.state(model, nnx.Param))
     layers = {name: {key: (jnp.swapaxes(value, 1, 2) if key == "weight" else value) for key, value in leaves.items()}
               for name, leaves in pure["layers"].items()}
@@ -107,21 +109,10 @@ def with_in_out_weights(model: Llama) -> Llama:
 
 
 def split_layers(model: Llama):
-    """(layer graphdef, per-layer weight states): the stacked decoder layers as separate buffers, projection
-    weights transposed to [in, out] on the way: XLA:CPU multiplies a few rows (one token per sequence) by an
-    [in, out] weight ~1.4x faster than by HF's [out, in], which it repacks on every call."""
-    cfg = model.cfg.replace(weights_in_out=True)
-    graphdef, abstract = nnx.split(nnx.eval_shape(lambda: DecoderLayer(cfg, rngs=nnx.Rngs(0))))
-    stacked = nnx.to_pure_dict(nnx.state(model.layers, nnx.Param))
-
-    def layer(i):
-        pure = {name: {key: (value[i].T if key == "weight" and value.ndim == 3 else value[i])
-                       for key, value in leaves.items()} for name, leaves in stacked.items()}
-        state = jax.tree.map(lambda x: x, abstract)  # a fresh State of the right structure
-        nnx.replace_by_pure_dict(state, pure)
-        return state
-
-    return graphdef, tuple(layer(i) for i in range(model.cfg.num_layers))
+    """(layer graphdef, per-layer weight states): the stacked decoder layers as separate buffers, in the model's
+    own weight layout."""
+    graphdef, state = nnx.split(model.layers)
+    return graphdef, tuple(jax.tree.map(lambda a, i=i: a[i], state) for i in range(model.cfg.num_layers))
 
 
 def _decode_unrolled(model: Llama, layer_graphdef, layer_states, input_ids, positions, cache, write_index, kv_mask):
@@ -258,7 +249,7 @@ class Sampler:
         # ~1.1x faster (bench/generate.py, SmolLM2-135M, batch 8: 249 vs 219 tokens/s), but the unrolled program
         # compiles ~10 s longer per prompt-length bucket and holds a second copy of the layers while the caller
         # keeps the model: worth it for long generation jobs, not for short evaluations, hence opt-in.
-        self.layer_graphdef, self.layer_states = split_layers(model) if unstack_layers else (None, None)
+        self.layer_graphdef, self.layer_states = split_layers(decode_model) if unstack_layers else (None, None)
 
     # -- token level ---------------------------------------------------------------------------------------------
     def generate_ids(self, prompts: Sequence[Sequence[int]], config: SamplingConfig = SamplingConfig()):

@@ -268,7 +268,7 @@ def _read_array(index: CheckpointIndex, name: str, shape: tuple[int, ...], dtype
     """One HF tensor as an array of `shape`, each device shard reading only its block of the file.
 
     On a single device the host array is returned as is (the caller's jitted write moves it to the device);
-    with `scratch` it lives in a reused buffer, valid until the next call.
+    `scratch` holds the file-dtype bytes when a cast is needed.
     """
     if len(sharding.device_set) == 1:
         return _read_host(index, name, dtype, scratch)

@@ -69,7 +69,7 @@ class ModelConfig:
     param_dtype: str = "float32"  # storage dtype of the parameters
     remat: bool = False           # rematerialise each decoder layer in the backward pass
     scan_layers: bool = True      # a rolled loop over the stacked layers (False: unrolled, see Llama._run_layers)
-    # Linear weights stored [in, out] instead of HF's [out, in]: only for the sampler's per-layer decode copies
+    # Linear weights stored [in, out] instead of HF's [out, in]: only for the sampler's own decode copy on CPU
     # (XLA:CPU multiplies a few rows by [in, out] faster); checkpoints are always [out, in].
     weights_in_out: bool = False
 
