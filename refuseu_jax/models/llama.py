@@ -19,10 +19,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import nnx
+from jax.experimental.layout import Layout, with_layout_constraint
 
 from refuseu_jax.models.config import ModelConfig
 
-MASK_VALUE = -0.7 * float(np.finfo(np.float32).max)  # finite, so fully masked (padding) rows give no NaN
 
 
 def _dtype(name: str):
@@ -58,7 +58,9 @@ def rope_cos_sin(cfg: ModelConfig, positions: jax.Array) -> tuple[jax.Array, jax
     inv_freq = jnp.asarray(rope_inv_freq(cfg))
     freqs = positions.astype(jnp.float32)[..., None] * inv_freq  # [B, T, D/2]
     emb = jnp.concatenate([freqs, freqs], axis=-1)
-    return jnp.cos(emb), jnp.sin(emb)
+    # Computed once and kept: left free, XLA fuses cos/sin into every layer's rotation and evaluates them once
+    # per head and layer (on CPU the query rotation became 5x slower than the projection before it).
+    return jax.lax.optimization_barrier((jnp.cos(emb), jnp.sin(emb)))
 
 
 def apply_rope(x: jax.Array, cos: jax.Array, sin: jax.Array) -> jax.Array:
@@ -71,32 +73,92 @@ def apply_rope(x: jax.Array, cos: jax.Array, sin: jax.Array) -> jax.Array:
 
 
 # ---- modules ---------------------------------------------------------------------------------------------------
-@functools.partial(jax.custom_vjp, nondiff_argnums=(0,))
-def mixed_einsum(spec: str, a: jax.Array, b: jax.Array) -> jax.Array:
-    """Two-operand einsum of low-precision inputs, accumulated and returned in float32, whose backward pass also
-    runs in the inputs' dtype. Autodiff of `preferred_element_type=float32` would hand its two transposed matmuls a
-    float32 cotangent, and XLA then widens the other operand and multiplies in float32: on this CPU half the
-    speed of the forward (SmolLM2 bf16 DPO step: backward projections 0.85 s of 3.6 s). Mixed-precision practice
-    instead: the cotangent is cast down, products accumulate in float32, gradients come back in the inputs' dtype.
-    Every index of each operand must appear in the other operand or the output (true of matmuls)."""
-    return jnp.einsum(spec, a, b, preferred_element_type=jnp.float32)
+def contract_rows(a: jax.Array, b: jax.Array) -> jax.Array:
+    """a^T b for a [n, p], b [n, q] -> [p, q] float32: the weight-gradient product, summed over tokens.
+
+    XLA:CPU's fast bfloat16 matmul (YNNPACK) needs the left operand's contracted axis last; for a^T b it falls
+    back to converting both operands to float32 (about 350 instead of 700-880 GFLOP/s on SmolLM2's shapes, 2
+    cores). So on CPU a^T is materialised first; the layout constraint keeps XLA from folding that transpose back
+    into the matmul. Accelerators transpose inside their matmul units for free and get the plain product."""
+    if jax.default_backend() == "cpu":
+        a_t = with_layout_constraint(a.T, Layout(major_to_minor=(0, 1)))
+        return jax.lax.dot_general(a_t, b, (((1,), (0,)), ((), ())), preferred_element_type=jnp.float32)
+    return jax.lax.dot_general(a, b, (((0,), (0,)), ((), ())), preferred_element_type=jnp.float32)
 
 
-def _mixed_einsum_fwd(spec, a, b):
-    return mixed_einsum(spec, a, b), (a, b)
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
+def mixed_matmul(x: jax.Array, w: jax.Array, w_in_out: bool = False) -> jax.Array:
+    """x [n, in] times a weight stored [out, in] (or [in, out] if `w_in_out`), low-precision inputs accumulated
+    and returned in float32, with a backward pass that also runs in the inputs' dtype. Autodiff of
+    `preferred_element_type=float32` would hand its two transposed matmuls a float32 cotangent, and XLA then
+    widens the other operand and multiplies in float32: on this CPU half the speed of the forward (SmolLM2 bf16
+    DPO step: backward projections 0.85 s of 3.6 s). Mixed-precision practice instead: the cotangent is cast
+    down, products accumulate in float32, gradients come back in the inputs' dtype."""
+    return jax.lax.dot_general(x, w, (((1,), (0 if w_in_out else 1,)), ((), ())), preferred_element_type=jnp.float32)
 
 
-def _mixed_einsum_bwd(spec, residuals, g):
-    a, b = residuals
-    inputs, out = spec.split("->")
-    spec_a, spec_b = inputs.split(",")
-    g = g.astype(a.dtype)
-    grad_a = jnp.einsum(f"{out},{spec_b}->{spec_a}", g, b, preferred_element_type=jnp.float32).astype(a.dtype)
-    grad_b = jnp.einsum(f"{out},{spec_a}->{spec_b}", g, a, preferred_element_type=jnp.float32).astype(b.dtype)
-    return grad_a, grad_b
+def _mixed_matmul_fwd(x, w, w_in_out):
+    return mixed_matmul(x, w, w_in_out), (x, w)
 
 
-mixed_einsum.defvjp(_mixed_einsum_fwd, _mixed_einsum_bwd)
+def _mixed_matmul_bwd(w_in_out, residuals, g):
+    x, w = residuals
+    g = g.astype(x.dtype)
+    grad_x = jax.lax.dot_general(g, w, (((1,), (1 if w_in_out else 0,)), ((), ())),
+                                 preferred_element_type=jnp.float32)
+    grad_w = contract_rows(x, g) if w_in_out else contract_rows(g, x)
+    return grad_x.astype(x.dtype), grad_w.astype(w.dtype)
+
+
+mixed_matmul.defvjp(_mixed_matmul_fwd, _mixed_matmul_bwd)
+
+
+def _bits(x: jax.Array) -> jax.Array:
+    """16-bit floats viewed as uint16. XLA:CPU has no native bfloat16 slice or concatenate: it widens the whole
+    operand to float32 and narrows the result (on SmolLM2's weights about 1 ns per element, scalar code); the
+    same bytes moved as integers are a plain copy."""
+    return jax.lax.bitcast_convert_type(x, jnp.uint16) if x.dtype.itemsize == 2 and _is_float(x) else x
+
+
+def _is_float(x) -> bool:
+    return jnp.issubdtype(x.dtype, jnp.floating)
+
+
+def _from_bits(bits: jax.Array, like) -> jax.Array:
+    return jax.lax.bitcast_convert_type(bits, like.dtype) if bits.dtype != like.dtype else bits
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(1,))
+def unstack_layers(stacked, dtype=None):
+    """A pytree of [L, ...] arrays -> a tuple of L pytrees of per-layer slices, floating ones cast to `dtype`
+    (if given). The backward pass stacks the L layer gradients in one concatenation, in the stacked arrays'
+    dtypes; autodiff of L slices would instead pad each gradient to the full stack and add them. Casting per
+    layer reads each float32 weight once, where casting the stack first and then slicing it reads and writes
+    the low-precision copy again. Slices of 16-bit floats move their bytes as uint16 (see `_bits`)."""
+    leaves, treedef = jax.tree.flatten(stacked)
+
+    def take(x, i):
+        if dtype is not None and _is_float(x) and x.dtype != jnp.dtype(dtype):
+            return x[i].astype(dtype)
+        return _from_bits(_bits(x)[i], x)
+
+    return tuple(jax.tree.unflatten(treedef, [take(x, i) for x in leaves]) for i in range(leaves[0].shape[0]))
+
+
+def _unstack_fwd(stacked, dtype):
+    return unstack_layers(stacked, dtype), jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype), stacked)
+
+
+def _unstack_bwd(dtype, like, layer_grads):
+    def stack(ref, *grads):
+        if ref.dtype.itemsize == 2:
+            return _from_bits(jnp.stack([_bits(g.astype(ref.dtype)) for g in grads]), ref)
+        return jnp.stack([g.astype(ref.dtype) for g in grads])  # widening fused into the concatenation
+
+    return (jax.tree.map(stack, like, *layer_grads),)
+
+
+unstack_layers.defvjp(_unstack_fwd, _unstack_bwd)
 
 
 class RMSNorm(nnx.Module):
@@ -133,7 +195,7 @@ class Linear(nnx.Module):
         if self.dtype == jnp.float32:
             y = jax.lax.dot_general(flat, weight, (((1,), (0 if self.in_out else 1,)), ((), ())))
         else:
-            y = mixed_einsum("ni,io->no" if self.in_out else "ni,oi->no", flat, weight)
+            y = mixed_matmul(flat, weight, self.in_out)
         if self.bias is not None:
             y = y + self.bias[...].astype(y.dtype)
         return y.reshape(*x.shape[:-1], -1)
@@ -174,19 +236,13 @@ class DecoderLayer(nnx.Module):
     def attend(self, q: jax.Array, k: jax.Array, v: jax.Array, mask: jax.Array) -> jax.Array:
         """q [B,T,H,D]; k, v [B,S,KV,D]; mask [B,T,S] bool -> [B,T,H*D].
 
-        The query heads that share a KV head are folded into the query axis ([B, KV, G*T, D]), so both products
-        are plain 4-D batched matmuls: on XLA:CPU twice as fast as a 5-D grouped einsum, forward and backward.
+        jax.nn.dot_product_attention: grouped-query heads without repeating K/V, scores and softmax in float32
+        (finite mask value, so padding rows stay finite), cuDNN's fused kernel where it applies. On XLA:CPU it
+        is also faster than hand-folding the query groups into 4-D matmuls (SmolLM2 bf16 DPO step: 2.9 -> 2.8 s).
         """
         b, t, _, d = q.shape
-        groups = self.num_heads // self.num_kv_heads
-        q = q.reshape(b, t, self.num_kv_heads, groups, d).transpose(0, 2, 3, 1, 4)
-        q = q.reshape(b, self.num_kv_heads, groups * t, d)
-        k, v = k.transpose(0, 2, 1, 3), v.transpose(0, 2, 1, 3)  # [B, KV, S, D]
-        scores = jnp.einsum("bkqd,bksd->bkqs", q, k, preferred_element_type=jnp.float32) / math.sqrt(d)
-        scores = jnp.where(jnp.tile(mask, (1, groups, 1))[:, None], scores, MASK_VALUE)
-        probs = jax.nn.softmax(scores, axis=-1).astype(v.dtype)
-        out = jnp.einsum("bkqs,bksd->bkqd", probs, v).reshape(b, self.num_kv_heads, groups, t, d)
-        return out.transpose(0, 3, 1, 2, 4).reshape(b, t, self.num_heads * d)
+        out = jax.nn.dot_product_attention(q, k, v, mask=mask[:, None])
+        return out.reshape(b, t, self.num_heads * d)
 
     def mlp(self, x: jax.Array) -> jax.Array:
         gated = jax.nn.silu(self.gate_proj(x)) * self.up_proj(x)
@@ -248,11 +304,11 @@ class Llama(nnx.Module):
         return jnp.einsum("bth,vh->btv", h, w, preferred_element_type=jnp.float32)
 
     def _run_layers(self, h, carry_fn, extra_xs=None):
-        """Apply all layers: carry_fn(layer, h, extra) -> (h, extra_out), as a rolled or a fully unrolled scan.
+        """Apply all layers: carry_fn(layer, h, extra) -> (h, extra_out), as a rolled scan or unrolled.
 
-        Unrolled (scan_layers=False), each layer reads its weights by a static slice and the backward pass writes
-        the stacked gradients with one concatenation, where the rolled loop slices dynamically and fills
-        zero-initialised stacks (SmolLM2 bf16 DPO step on 2 CPU cores: 4.9 -> 3.8 s; compile 11 -> 17 s).
+        Unrolled (scan_layers=False), each layer runs on its own slice from `unstack_layers`, whose backward pass
+        stacks the layer gradients at once, where the rolled loop slices dynamically and fills zero-initialised
+        stacks (SmolLM2 bf16 DPO step on 2 CPU cores: 4.9 -> 3.8 s; compile 11 -> 17 s).
         """
         graphdef, state = nnx.split(self.layers)
 
@@ -262,7 +318,13 @@ class Llama(nnx.Module):
 
         if self.cfg.remat:
             body = jax.checkpoint(body, policy=jax.checkpoint_policies.nothing_saveable)
-        return jax.lax.scan(body, h, (state, extra_xs), unroll=not self.cfg.scan_layers)
+        if self.cfg.scan_layers:
+            return jax.lax.scan(body, h, (state, extra_xs))
+        outs = []
+        for i, layer_state in enumerate(unstack_layers(state, self.cfg.dtype)):
+            h, out = body(h, (layer_state, jax.tree.map(lambda x: x[i], extra_xs)))
+            outs.append(out)
+        return h, jax.tree.map(lambda *xs: jnp.stack(xs), *outs)
 
     # -- forward -----------------------------------------------------------------------------------------------
     def hidden_states(self, input_ids, attention_mask=None, positions=None) -> jax.Array:

@@ -17,6 +17,8 @@ from functools import partial
 import jax
 import jax.numpy as jnp
 
+from refuseu_jax.models.llama import contract_rows
+
 LOSS_TYPES = ("sigmoid", "ipo", "hinge", "robust")
 
 
@@ -107,7 +109,9 @@ _CONTRACT_HIDDEN = (((1,), (1,)), ((), ()))  # [n, H] x [chunk, H] -> [n, chunk]
 
 
 def _chunk_logits(h, w, start, chunk):
-    w_c = jax.lax.dynamic_slice_in_dim(w, start, chunk, axis=0)  # a contiguous block of vocabulary rows
+    # A contiguous block of vocabulary rows, in the hidden states' (compute) dtype: the matrix itself stays in
+    # its stored dtype, so the step never holds a cast copy of it.
+    w_c = jax.lax.dynamic_slice_in_dim(w, start, chunk, axis=0).astype(h.dtype)
     # Accumulate in float32 whatever the parameter/compute dtype: log-softmax over 1e5 classes needs it.
     return jax.lax.dot_general(h, w_c, _CONTRACT_HIDDEN, preferred_element_type=jnp.float32), w_c
 
@@ -153,8 +157,7 @@ def _flat_bwd(chunk, residuals, g):
     chunk, n_chunks = _chunk_plan(vocab, chunk)
     g = g.astype(jnp.float32)
 
-    def body(carry, i):
-        grad_h, grad_w = carry
+    def body(grad_h, i):
         start, cols, valid = _chunk_columns(i, chunk, vocab)
         logits, w_c = _chunk_logits(h, w, start, chunk)
         probs = jnp.where(valid[None, :], jnp.exp(logits - lse[:, None]), 0.0)
@@ -162,14 +165,14 @@ def _flat_bwd(chunk, residuals, g):
         # d logp(target) / d logits = onehot - softmax; columns of the overlapped tail chunk contribute zero.
         dlogits = g[:, None] * (onehot - probs)
         grad_h = grad_h + jnp.dot(dlogits.astype(w_c.dtype), w_c, preferred_element_type=jnp.float32)
-        dw_c = jax.lax.dot_general(dlogits.astype(h.dtype), h, (((0,), (0,)), ((), ())),
-                                   preferred_element_type=jnp.float32)  # [chunk, H]
-        prev = jax.lax.dynamic_slice_in_dim(grad_w, start, chunk, axis=0)
-        grad_w = jax.lax.dynamic_update_slice_in_dim(grad_w, prev + dw_c, start, axis=0)
-        return (grad_h, grad_w), None
+        dw_c = contract_rows(dlogits.astype(h.dtype), h)  # [chunk, H]
+        return grad_h, dw_c
 
-    init = (jnp.zeros(h.shape, jnp.float32), jnp.zeros(w.shape, jnp.float32))
-    (grad_h, grad_w), _ = jax.lax.scan(body, init, jnp.arange(n_chunks))
+    grad_h, dw = jax.lax.scan(body, jnp.zeros(h.shape, jnp.float32), jnp.arange(n_chunks))
+    # Chunk gradients are emitted, not accumulated into a zeroed [V, H] buffer: each vocabulary row belongs to
+    # one chunk, except the rows the shifted last chunk repeats, whose gradient there is zero (masked above).
+    tail = vocab - (n_chunks - 1) * chunk
+    grad_w = jnp.concatenate([dw[:-1].reshape(-1, w.shape[1]), dw[-1, chunk - tail:]], axis=0)
     return grad_h.astype(h.dtype), grad_w.astype(w.dtype), None
 
 
@@ -186,7 +189,7 @@ def token_logprobs(hidden, output_embedding, targets, *, chunk_size: int = 8192)
     lead = hidden.shape[:-1]
     flat_h = hidden.reshape(-1, hidden.shape[-1])
     flat_t = targets.reshape(-1).astype(jnp.int32)
-    out = _token_logprobs_flat(flat_h, output_embedding.astype(hidden.dtype), flat_t, int(chunk_size))
+    out = _token_logprobs_flat(flat_h, output_embedding, flat_t, int(chunk_size))
     return out.reshape(lead)
 
 

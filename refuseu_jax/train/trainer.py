@@ -206,11 +206,13 @@ def cast_floats(params: dict, dtype) -> dict:
 
 def sequence_stats(model_cfg: ModelConfig, params: dict, batch: dict, chunk: int) -> dict:
     """Per-sequence sums over completion tokens for a [pairs, 2, T] batch: logps, lengths, logit sums [pairs, 2]."""
-    # Every layer would cast its weights to the compute dtype anyway. Casting the stacked weights once, before
-    # the layer scan, gives the same numbers, and the backward pass then stacks compute-dtype gradients and
-    # widens them once, instead of converting inside each layer's slice update (SmolLM2 bf16 step on this CPU,
-    # with the bf16 reference copy: 5.4 -> 4.9 s).
-    params = cast_floats(params, model_cfg.dtype)
+    # Rolled loop: every layer would cast its weights to the compute dtype anyway. Casting the stacked weights
+    # once, before the scan, gives the same numbers, and the backward pass then stacks compute-dtype gradients
+    # and widens them once, instead of converting inside each layer's slice update (SmolLM2 bf16 step on this
+    # CPU, with the bf16 reference copy: 5.4 -> 4.9 s). Unrolled, `unstack_layers` casts each layer's slice. The
+    # embedding stays in its stored dtype: the lookup casts the rows it gathers, the log-prob head its chunks.
+    if model_cfg.scan_layers:
+        params = {**params, "layers": cast_floats(params["layers"], model_cfg.dtype)}
     ids = batch["input_ids"]
     pairs, _, t = ids.shape
     ids = ids.reshape(2 * pairs, t)

@@ -3,6 +3,7 @@ layer iteration modes, and the parameter layout contract."""
 
 import jax.numpy as jnp
 import numpy as np
+import pytest
 from flax import nnx
 
 from refuseu_jax.models.config import get_preset
@@ -75,29 +76,49 @@ def test_llama3_rope_scaling_keeps_high_and_divides_low_frequencies():
     assert np.all(scaled <= plain)
 
 
-def test_mixed_einsum_backward_runs_in_the_input_dtype_and_matches_float32_autodiff():
+@pytest.mark.parametrize("w_in_out", [False, True])
+def test_mixed_matmul_backward_runs_in_the_input_dtype_and_matches_float32_autodiff(w_in_out):
     import jax
 
-    from refuseu_jax.models.llama import mixed_einsum
+    from refuseu_jax.models.llama import mixed_matmul
 
     k = jax.random.split(jax.random.key(0), 3)
     x = jax.random.normal(k[0], (6, 16)).astype(jnp.bfloat16)
     w = jax.random.normal(k[1], (8, 16)).astype(jnp.bfloat16)
+    stored = w.T if w_in_out else w
     probe = jax.random.normal(k[2], (6, 8))
 
     def loss(fn):
         return lambda x, w: jnp.sum(fn(x, w) * probe)
 
-    ours = jax.grad(loss(lambda x, w: mixed_einsum("ni,oi->no", x, w)), argnums=(0, 1))
-    exact = jax.grad(loss(lambda x, w: jnp.einsum("ni,oi->no", x.astype(jnp.float32), w.astype(jnp.float32))),
+    spec = "ni,io->no" if w_in_out else "ni,oi->no"
+    ours = jax.grad(loss(lambda x, w: mixed_matmul(x, w, w_in_out)), argnums=(0, 1))
+    exact = jax.grad(loss(lambda x, w: jnp.einsum(spec, x.astype(jnp.float32), w.astype(jnp.float32))),
                      argnums=(0, 1))
-    np.testing.assert_allclose(mixed_einsum("ni,oi->no", x, w), x.astype(np.float32) @ w.astype(np.float32).T,
+    np.testing.assert_allclose(mixed_matmul(x, stored, w_in_out), x.astype(np.float32) @ w.astype(np.float32).T,
                                rtol=1e-5, atol=1e-5)
-    for got, want, primal in zip(ours(x, w), exact(x, w), (x, w)):
+    for got, want, primal in zip(ours(x, stored), exact(x, stored), (x, stored)):
         assert got.dtype == primal.dtype
         np.testing.assert_allclose(np.asarray(got, np.float32), np.asarray(want), rtol=2e-2, atol=2e-2)
     # Both backward matmuls multiply bfloat16 operands (plain autodiff would widen them to float32). The loss is
     # linear in the product, so the forward matmul is dead code in the gradient.
-    jaxpr = jax.make_jaxpr(ours)(x, w)
+    jaxpr = jax.make_jaxpr(ours)(x, stored)
     dots = [e for e in jaxpr.jaxpr.eqns if e.primitive.name == "dot_general"]
     assert len(dots) == 2 and all(v.aval.dtype == jnp.bfloat16 for e in dots for v in e.invars)
+
+
+def test_weight_gradient_matmul_stays_bfloat16_on_cpu():
+    """a^T b with bfloat16 operands: XLA:CPU would widen both to float32 for the transposed left operand; the
+    compiled program must keep a bfloat16 matmul (and still equal the float32 product)."""
+    import jax
+
+    from refuseu_jax.models.llama import contract_rows
+
+    k = jax.random.split(jax.random.key(1), 2)
+    a = jax.random.normal(k[0], (64, 48)).astype(jnp.bfloat16)
+    b = jax.random.normal(k[1], (64, 32)).astype(jnp.bfloat16)
+    fn = jax.jit(contract_rows)
+    np.testing.assert_allclose(fn(a, b), np.asarray(a, np.float32).T @ np.asarray(b, np.float32), rtol=1e-5,
+                               atol=1e-4)
+    hlo = fn.lower(a, b).compile().as_text()
+    assert "bf16[64,32]" in hlo and "f32[64,32]" not in hlo  # b reaches the matmul unconverted
