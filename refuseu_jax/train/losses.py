@@ -17,7 +17,7 @@ from functools import partial
 import jax
 import jax.numpy as jnp
 
-from refuseu_jax.models.llama import contract_rows
+from refuseu_jax.models.llama import as_uint16, contract_rows, from_uint16
 
 LOSS_TYPES = ("sigmoid", "ipo", "hinge", "robust")
 
@@ -111,7 +111,8 @@ _CONTRACT_HIDDEN = (((1,), (1,)), ((), ()))  # [n, H] x [chunk, H] -> [n, chunk]
 def _chunk_logits(h, w, start, chunk):
     # A contiguous block of vocabulary rows, in the hidden states' (compute) dtype: the matrix itself stays in
     # its stored dtype, so the step never holds a cast copy of it.
-    w_c = jax.lax.dynamic_slice_in_dim(w, start, chunk, axis=0).astype(h.dtype)
+    # 16-bit matrices are sliced as uint16: XLA:CPU would widen the whole bfloat16 matrix to slice it.
+    w_c = from_uint16(jax.lax.dynamic_slice_in_dim(as_uint16(w), start, chunk, axis=0), w).astype(h.dtype)
     # Accumulate in float32 whatever the parameter/compute dtype: log-softmax over 1e5 classes needs it.
     return jax.lax.dot_general(h, w_c, _CONTRACT_HIDDEN, preferred_element_type=jnp.float32), w_c
 
