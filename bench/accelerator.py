@@ -24,7 +24,7 @@ import json
 import jax
 import jax.numpy as jnp
 import numpy as np
-from common import best_time, matmul_peak, matmul_params  # bench/common.py (the script's own directory)
+from common import best_time, matmul_peak, train_flops_per_token  # bench/common.py (the script's own directory)
 
 # Dense bf16 peaks from the vendors' datasheets (no sparsity), FLOP/s per device.
 DATASHEET_BF16 = {"H100": 989.4e12, "H200": 989.4e12, "A100": 312e12, "L4": 121e12, "TPU v4": 275e12,
@@ -36,11 +36,6 @@ def datasheet_peak(device_kind: str) -> float | None:
         if name.lower() in device_kind.lower():
             return peak
     return None
-
-
-def train_flops_per_token(cfg, seq: int) -> float:
-    attention = cfg.num_layers * seq * cfg.num_heads * cfg.head_dim  # causal: half of the full 2 x 2 T d
-    return 8 * matmul_params(cfg) + 8 * attention
 
 
 def bench_train(cfg, pairs: int, seq: int, steps: int) -> dict:

@@ -37,3 +37,11 @@ def matmul_params(cfg) -> int:
     h, i, layers = cfg.hidden_size, cfg.intermediate_size, cfg.num_layers
     q, kv = cfg.num_heads * cfg.head_dim, cfg.num_kv_heads * cfg.head_dim
     return layers * (h * q + 2 * h * kv + q * h + 3 * h * i) + h * cfg.vocab_size
+
+
+def train_flops_per_token(cfg, seq: int) -> float:
+    """Model FLOPs of one DPO-trained token: 6 N + 6 L T d_attn (policy forward and backward) + 2 N + 2 L T d_attn
+    (reference forward). N = `matmul_params`, d_attn = heads x head_dim, T = the padded sequence length; causal
+    attention counts half of the full 2 x 2 T d_attn per layer (the PaLM appendix's formula, halved for the mask)."""
+    attention = cfg.num_layers * seq * cfg.num_heads * cfg.head_dim
+    return 8 * matmul_params(cfg) + 8 * attention

@@ -7,10 +7,12 @@
    - TRL DPOTrainer (torch, float32), explicit ref_model; one step = compute_loss + backward + optimizer.step;
      measured first, before XLA starts its thread pool
    - ours, float32 and bfloat16 compute (float32 master weights), layers in a rolled loop (scan) and unrolled;
-     one step = the jitted train step
+     one step = the jitted train step; and bf16 unrolled with reference log-probs precomputed once
+     (dpo.reference: precomputed), whose step has no reference forward (and is not compared with TRL's)
    tokens/s counts real (non-pad) prompt+completion tokens of chosen and rejected sequences.
-   MFU = model FLOPs / step time / bf16 peak, with model FLOPs = 6 N T (policy forward+backward) + 2 N T
-   (reference forward), N = matmul parameters including the output projection, T = real tokens.
+   MFU = model FLOPs / step time / bf16 peak; model FLOPs per real token = 6 N + 2 N (policy forward+backward,
+   reference forward) plus causal attention (bench/common.train_flops_per_token), N = matmul parameters
+   including the output projection. Padding positions are computed but not counted.
 3. Peak temporary memory (XLA's compiled memory analysis) of log-probs + their gradient at vocab 128256,
    seq 1024, 2 sequences: vocabulary-chunked vs full logits.
 """
@@ -23,7 +25,7 @@ import tempfile
 
 import jax
 import jax.numpy as jnp
-from common import best_time, matmul_peak, matmul_params  # bench/common.py (the script's own directory)
+from common import best_time, matmul_peak, train_flops_per_token  # bench/common.py (the script's own directory)
 
 PAIRS, MAX_LEN = 4, 128
 
@@ -52,7 +54,7 @@ def bench_records():
     return [train[i] for i in (0, 30, 61, 95)]  # de, es, cs, lt: four languages
 
 
-def ours(model_dir, records, compute_dtype: str, steps: int, scan_layers: bool):
+def ours(model_dir, records, compute_dtype: str, steps: int, scan_layers: bool, reference: str = "model"):
     from data_tools.configuration import from_dict
     from refuseu_jax.parallel import MeshConfig, make_mesh
     from refuseu_jax.train import batches as B
@@ -62,11 +64,13 @@ def ours(model_dir, records, compute_dtype: str, steps: int, scan_layers: bool):
     cfg = from_dict(TrainConfig, {
         "run_dir": tempfile.mkdtemp(), "model": {"path": str(model_dir), "compute_dtype": compute_dtype,
                                                  "scan_layers": scan_layers},
-        "batch_size": PAIRS, "epochs": 1, "progress": False,
+        "batch_size": PAIRS, "epochs": 1, "progress": False, "dpo": {"reference": reference},
         "data": {"max_length": MAX_LEN, "pad_multiple": 0}, "optim": {"learning_rate": 1e-6, "warmup_ratio": 0.0},
     })
     trainer = DPOTrainer(cfg, mesh=make_mesh(MeshConfig(1, 1, 1), devices=jax.devices()[:1]), records=records)
     host = B.collate(trainer.pairs, MAX_LEN, trainer.pad_id)
+    if trainer.ref_logps is not None:
+        host["ref_logps"] = trainer.ref_logps  # computed once in the constructor, as a training run does
     batch = trainer._to_device(host)
     step = trainer.step_fn()
     state = {"s": trainer.state}
@@ -76,7 +80,7 @@ def ours(model_dir, records, compute_dtype: str, steps: int, scan_layers: bool):
         jax.block_until_ready(metrics)
 
     t = best_time(run, steps)
-    return t, int(host["attention_mask"].sum()), trainer.model_cfg
+    return t, int(host["attention_mask"].sum()), trainer.model_cfg, host["input_ids"].shape[-1]
 
 
 def trl(model_dir, records, steps: int):
@@ -139,15 +143,20 @@ def main():
     print(f"measured matmul peak (2048^3, best of 5): bf16 {peak_bf16 / 1e9:.0f} GFLOP/s, f32 {peak_f32 / 1e9:.0f} GFLOP/s")
     for dtype in ("float32", "bfloat16"):
         for scan_layers in (True, False):
-            t, tokens, cfg = ours(model_dir, records, dtype, args.steps, scan_layers)
+            t, tokens, cfg, seq = ours(model_dir, records, dtype, args.steps, scan_layers)
             results[f"ours {dtype} {'rolled' if scan_layers else 'unrolled'}"] = (t, tokens)
-    flops = 8 * matmul_params(cfg)  # per token: 6N policy forward+backward + 2N reference forward
+    t, tokens, _, _ = ours(model_dir, records, "bfloat16", args.steps, False, reference="precomputed")
+    precomputed = "ours bfloat16 unrolled, precomputed ref"
+    results[precomputed] = (t, tokens)
+    flops = train_flops_per_token(cfg, seq)
+    # Without the reference forward a step does the policy's 6 N + 6 L T d_attn of the 8 N + 8 L T d_attn.
+    step_flops = {name: flops * (0.75 if name == precomputed else 1.0) for name in results}
     ceiling = gemm_ceiling(cfg, 2 * PAIRS * MAX_LEN, jnp.bfloat16)
     print(f"load average after the runs: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     print(f"\nDPO step, SmolLM2-135M, {PAIRS} pairs, max length {MAX_LEN}, full fine-tuning (best of {args.steps}):")
     for name, (t, tokens) in results.items():
-        mfu = flops * tokens / t
-        print(f"  {name:24s} {t:7.2f} s/step  {tokens / t:8.1f} tokens/s  MFU {100 * mfu / peak_bf16:5.1f}% of bf16 "
+        mfu = step_flops[name] * tokens / t
+        print(f"  {name:40s} {t:7.2f} s/step  {tokens / t:8.1f} tokens/s  MFU {100 * mfu / peak_bf16:5.1f}% of bf16 "
               f"peak ({100 * mfu / peak_f32:5.1f}% of f32 peak)")
     print(f"  ceiling: SmolLM2's own bf16 matmul shapes ({2 * PAIRS * MAX_LEN} rows) run at "
           f"{ceiling / 1e9:.0f} GFLOP/s "
@@ -155,7 +164,7 @@ def main():
     if "TRL float32" in results:
         trl_rate = results["TRL float32"][1] / results["TRL float32"][0]
         for name, (t, tokens) in results.items():
-            if name.startswith("ours"):
+            if name.startswith("ours") and name != precomputed:  # TRL's step runs its reference forward
                 print(f"  {name} / TRL float32 throughput: {tokens / t / trl_rate:.2f}x")
 
     mem = logprob_memory()

@@ -158,7 +158,8 @@ def _flat_bwd(chunk, residuals, g):
     chunk, n_chunks = _chunk_plan(vocab, chunk)
     g = g.astype(jnp.float32)
 
-    def body(grad_h, i):
+    def body(carry, i):
+        grad_h, grad_w = carry
         start, cols, valid = _chunk_columns(i, chunk, vocab)
         logits, w_c = _chunk_logits(h, w, start, chunk)
         probs = jnp.where(valid[None, :], jnp.exp(logits - lse[:, None]), 0.0)
@@ -167,13 +168,13 @@ def _flat_bwd(chunk, residuals, g):
         dlogits = g[:, None] * (onehot - probs)
         grad_h = grad_h + jnp.dot(dlogits.astype(w_c.dtype), w_c, preferred_element_type=jnp.float32)
         dw_c = contract_rows(dlogits.astype(h.dtype), h)  # [chunk, H]
-        return grad_h, dw_c
+        # Accumulated in place: emitting the chunks as scan outputs would hold a second [V, H] float32 buffer.
+        prev = jax.lax.dynamic_slice_in_dim(grad_w, start, chunk, axis=0)
+        grad_w = jax.lax.dynamic_update_slice_in_dim(grad_w, prev + dw_c, start, axis=0)
+        return (grad_h, grad_w), None
 
-    grad_h, dw = jax.lax.scan(body, jnp.zeros(h.shape, jnp.float32), jnp.arange(n_chunks))
-    # Chunk gradients are emitted, not accumulated into a zeroed [V, H] buffer: each vocabulary row belongs to
-    # one chunk, except the rows the shifted last chunk repeats, whose gradient there is zero (masked above).
-    tail = vocab - (n_chunks - 1) * chunk
-    grad_w = jnp.concatenate([dw[:-1].reshape(-1, w.shape[1]), dw[-1, chunk - tail:]], axis=0)
+    init = (jnp.zeros(h.shape, jnp.float32), jnp.zeros(w.shape, jnp.float32))
+    (grad_h, grad_w), _ = jax.lax.scan(body, init, jnp.arange(n_chunks))
     return grad_h.astype(h.dtype), grad_w.astype(w.dtype), None
 
 

@@ -37,11 +37,16 @@ def test_reports_step_time_mfu_and_sampler_throughput(accelerator, tmp_path):
 
 
 def test_model_flops_count_matches_the_parameter_count(accelerator):
+    import common  # bench/common.py, importable once the accelerator fixture has put bench/ on the path
+
     from refuseu_jax.models.config import get_preset
 
     cfg = get_preset("llama-3.2-1b")
     # Every parameter but the norms and the (tied) input embedding is a matmul weight; the tied embedding is the
     # output projection, counted once.
     norms = cfg.num_layers * 2 * cfg.hidden_size + cfg.hidden_size
-    assert accelerator.matmul_params(cfg) == cfg.num_params() - norms
+    assert common.matmul_params(cfg) == cfg.num_params() - norms
+    # 8 N (policy 6 N, reference 2 N) plus causal attention, 8 L T d_attn for the same three passes.
+    attention = 8 * cfg.num_layers * 1024 * cfg.num_heads * cfg.head_dim
+    assert common.train_flops_per_token(cfg, 1024) == 8 * common.matmul_params(cfg) + attention
     assert accelerator.datasheet_peak("NVIDIA H100 80GB HBM3") == 989.4e12

@@ -110,11 +110,15 @@ def test_bad_loss_arguments():
         dpo_loss(x, x, x, x, loss_type="ipo")
 
 
-@pytest.mark.parametrize("vocab,chunk,dtype", [(37, 8, jnp.float32), (64, 64, jnp.float32), (50, 16, jnp.bfloat16)])
-def test_chunked_logprobs_match_full_logits(vocab, chunk, dtype):
+@pytest.mark.parametrize("vocab,chunk,dtype,w_dtype", [(37, 8, jnp.float32, jnp.float32),
+                                                       (64, 64, jnp.float32, jnp.float32),
+                                                       (50, 16, jnp.bfloat16, jnp.bfloat16),
+                                                       (50, 16, jnp.bfloat16, jnp.float32)])
+def test_chunked_logprobs_match_full_logits(vocab, chunk, dtype, w_dtype):
+    # The last case is the bf16 train step: bf16 hidden states, the float32 master embedding cast chunk by chunk.
     k = jax.random.split(jax.random.key(0), 4)
     h = jax.random.normal(k[0], (3, 5, 16)).astype(dtype)
-    w = jax.random.normal(k[1], (vocab, 16)).astype(dtype)  # [V, H], vocabulary-major
+    w = jax.random.normal(k[1], (vocab, 16)).astype(w_dtype)  # [V, H], vocabulary-major
     targets = jax.random.randint(k[2], (3, 5), 0, vocab)
     weights = jax.random.normal(k[3], (3, 5))
     tol = 1e-5 if dtype == jnp.float32 else 2e-2
@@ -131,3 +135,19 @@ def test_chunked_logprobs_match_full_logits(vocab, chunk, dtype):
         np.testing.assert_allclose(np.asarray(a, np.float32), np.asarray(b, np.float32), atol=tol * 10)
     full = jnp.einsum("bth,vh->btv", h, w, preferred_element_type=jnp.float32)
     np.testing.assert_allclose(mean_logits(h, w), jnp.mean(full, -1), atol=tol)
+
+
+def test_chunked_logprobs_and_gradient_need_a_fraction_of_the_full_logits_memory():
+    """Issue target: <= 25% of the full-logits version's temporaries (compiled memory analysis). Hidden size is
+    large next to the token count, so a second [V, H] float32 buffer in the backward pass would break the bound."""
+    h = jax.ShapeDtypeStruct((2, 256, 1024), jnp.float32)
+    w = jax.ShapeDtypeStruct((32768, 1024), jnp.float32)
+    t = jax.ShapeDtypeStruct((2, 256), jnp.int32)
+
+    def temporaries(fn):
+        grad = jax.jit(jax.value_and_grad(lambda h, w, t: jnp.sum(fn(h, w, t)), argnums=(0, 1)))
+        return grad.lower(h, w, t).compile().memory_analysis().temp_size_in_bytes
+
+    chunked = temporaries(lambda h, w, t: token_logprobs(h, w, t, chunk_size=4096))
+    naive = temporaries(naive_token_logprobs)
+    assert chunked <= 0.25 * naive, (chunked, naive)
