@@ -23,6 +23,7 @@ from jax.experimental.layout import Layout, with_layout_constraint
 
 from refuseu_jax.models.config import ModelConfig
 
+MASK_VALUE = -0.7 * float(np.finfo(np.float32).max)  # finite, so fully masked (padding) rows give no NaN
 
 
 def _dtype(name: str):
@@ -236,13 +237,19 @@ class DecoderLayer(nnx.Module):
     def attend(self, q: jax.Array, k: jax.Array, v: jax.Array, mask: jax.Array) -> jax.Array:
         """q [B,T,H,D]; k, v [B,S,KV,D]; mask [B,T,S] bool -> [B,T,H*D].
 
-        jax.nn.dot_product_attention: grouped-query heads without repeating K/V, scores and softmax in float32
-        (finite mask value, so padding rows stay finite), cuDNN's fused kernel where it applies. On XLA:CPU it
-        is also faster than hand-folding the query groups into 4-D matmuls (SmolLM2 bf16 DPO step: 2.9 -> 2.8 s).
+        The query heads that share a KV head are folded into the query axis ([B, KV, G*T, D]), so both products
+        are plain 4-D batched matmuls: on XLA:CPU twice as fast as a 5-D grouped einsum, forward and backward.
         """
         b, t, _, d = q.shape
-        out = jax.nn.dot_product_attention(q, k, v, mask=mask[:, None])
-        return out.reshape(b, t, self.num_heads * d)
+        groups = self.num_heads // self.num_kv_heads
+        q = q.reshape(b, t, self.num_kv_heads, groups, d).transpose(0, 2, 3, 1, 4)
+        q = q.reshape(b, self.num_kv_heads, groups * t, d)
+        k, v = k.transpose(0, 2, 1, 3), v.transpose(0, 2, 1, 3)  # [B, KV, S, D]
+        scores = jnp.einsum("bkqd,bksd->bkqs", q, k, preferred_element_type=jnp.float32) / math.sqrt(d)
+        scores = jnp.where(jnp.tile(mask, (1, groups, 1))[:, None], scores, MASK_VALUE)
+        probs = jax.nn.softmax(scores, axis=-1).astype(v.dtype)
+        out = jnp.einsum("bkqs,bksd->bkqd", probs, v).reshape(b, self.num_kv_heads, groups, t, d)
+        return out.transpose(0, 3, 1, 2, 4).reshape(b, t, self.num_heads * d)
 
     def mlp(self, x: jax.Array) -> jax.Array:
         gated = jax.nn.silu(self.gate_proj(x)) * self.up_proj(x)
