@@ -147,7 +147,8 @@ def unstack_layers(stacked, dtype=None):
 
 
 def _unstack_fwd(stacked, dtype):
-    return unstack_layers(stacked, dtype), jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype), stacked)
+    # The backward pass needs only each stack's dtype: empty arrays carry it without keeping the weights alive.
+    return unstack_layers(stacked, dtype), jax.tree.map(lambda x: jnp.zeros((0,), x.dtype), stacked)
 
 
 def _unstack_bwd(dtype, like, layer_grads):

@@ -50,6 +50,33 @@ def test_scan_loop_and_remat_give_the_same_logits():
         np.testing.assert_allclose(np.asarray(model_from_params(variant, params)(ids, mask)), reference, atol=1e-6)
 
 
+@pytest.mark.parametrize("param_dtype,dtype", [("float32", "float32"), ("float32", "bfloat16"),
+                                               ("bfloat16", "bfloat16")])
+def test_unrolled_layers_give_the_scan_gradients(param_dtype, dtype):
+    """The unrolled mode's per-layer slices (`unstack_layers`, its own backward pass, uint16 copies of 16-bit
+    weights) against autodiff of the rolled scan."""
+    import jax
+
+    cfg = get_preset("tiny").replace(param_dtype=param_dtype, dtype=dtype)
+    params = nnx.to_pure_dict(nnx.state(init_model(cfg, seed=2), nnx.Param))
+    ids, mask = _batch(cfg, seed=3)
+    probe = jax.random.normal(jax.random.key(4), (*ids.shape, cfg.vocab_size))
+
+    def grads(variant):
+        def loss(p):
+            return jnp.sum(model_from_params(variant, p)(ids, mask) * probe)
+
+        return jax.jit(jax.grad(loss))(params)
+
+    rolled, unrolled = grads(cfg), grads(cfg.replace(scan_layers=False))
+    tol = 1e-5 if dtype == "float32" else 3e-2
+    for (path, want), got in zip(jax.tree_util.tree_leaves_with_path(rolled), jax.tree.leaves(unrolled)):
+        assert got.dtype == want.dtype == jnp.dtype(param_dtype), path
+        scale = float(jnp.max(jnp.abs(want.astype(jnp.float32)))) or 1.0
+        np.testing.assert_allclose(np.asarray(got, np.float32) / scale, np.asarray(want, np.float32) / scale,
+                                   atol=tol, err_msg=str(path))
+
+
 def test_left_padding_positions_start_at_the_first_real_token():
     mask = jnp.array([[0, 0, 1, 1, 1], [1, 1, 1, 1, 0]])
     np.testing.assert_array_equal(np.asarray(default_positions(mask)), [[0, 0, 0, 1, 2], [0, 1, 2, 3, 3]])
