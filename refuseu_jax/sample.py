@@ -30,7 +30,7 @@ from flax import nnx
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
-from refuseu_jax.models.llama import KVCache, Llama, model_from_params, rope_cos_sin
+from refuseu_jax.models.llama import KVCache, Llama, model_from_params, rope_cos_sin, unstack_layers
 
 
 @dataclass(frozen=True)
@@ -112,7 +112,7 @@ def split_layers(model: Llama):
     """(layer graphdef, per-layer weight states): the stacked decoder layers as separate buffers, in the model's
     own weight layout."""
     graphdef, state = nnx.split(model.layers)
-    return graphdef, tuple(jax.tree.map(lambda a, i=i: a[i], state) for i in range(model.cfg.num_layers))
+    return graphdef, unstack_layers(state)
 
 
 def _decode_unrolled(model: Llama, layer_graphdef, layer_states, input_ids, positions, cache, write_index, kv_mask):

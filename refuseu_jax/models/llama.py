@@ -114,15 +114,15 @@ def _mixed_matmul_bwd(w_in_out, residuals, g):
 mixed_matmul.defvjp(_mixed_matmul_fwd, _mixed_matmul_bwd)
 
 
+def _is_float(x) -> bool:
+    return jnp.issubdtype(x.dtype, jnp.floating)
+
+
 def as_uint16(x: jax.Array) -> jax.Array:
     """16-bit floats viewed as uint16 (other arrays unchanged). XLA:CPU has no native bfloat16 slice, dynamic
     slice or concatenate: it widens the whole operand to float32 and narrows the result (on SmolLM2's weights
     about 1 ns per element, scalar code); the same bytes moved as integers are a plain copy."""
     return jax.lax.bitcast_convert_type(x, jnp.uint16) if x.dtype.itemsize == 2 and _is_float(x) else x
-
-
-def _is_float(x) -> bool:
-    return jnp.issubdtype(x.dtype, jnp.floating)
 
 
 def from_uint16(bits: jax.Array, like) -> jax.Array:

@@ -204,6 +204,14 @@ def cast_floats(params: dict, dtype) -> dict:
     return jax.tree.map(lambda x: x.astype(dtype) if jnp.issubdtype(x.dtype, jnp.floating) else x, params)
 
 
+def reference_copy(params: dict, dtype) -> dict:
+    """The frozen reference: `params` in the compute dtype (all the reference forward reads; with bfloat16
+    compute half the memory and no per-step cast), in buffers of its own, since the step donates the trainable
+    ones. A cast already makes a new buffer; only arrays the cast left as they were are copied."""
+    cast = cast_floats(params, dtype)
+    return jax.tree.map(lambda c, p: jnp.copy(c) if c is p else c, cast, params)
+
+
 def sequence_stats(model_cfg: ModelConfig, params: dict, batch: dict, chunk: int) -> dict:
     """Per-sequence sums over completion tokens for a [pairs, 2, T] batch: logps, lengths, logit sums [pairs, 2]."""
     # Rolled loop: every layer would cast its weights to the compute dtype anyway. Casting the stacked weights
@@ -326,10 +334,7 @@ class DPOTrainer:
             elif cfg.dpo.reference == "precomputed":
                 self.frozen = params  # read once below, before any step can donate these buffers, then dropped
             else:
-                # A separate copy: the step donates the trainable buffers, which must never alias the reference.
-                # Kept in the compute dtype, which is all the reference forward reads: with bfloat16 compute it
-                # takes half the memory and no per-step cast.
-                self.frozen = cast_floats(jax.tree.map(jnp.copy, params), self.model_cfg.dtype)
+                self.frozen = reference_copy(params, self.model_cfg.dtype)
         self.rules = LORA_RULES if cfg.lora.rank else PARTITION_RULES
 
         self.ref_logps = None
