@@ -17,6 +17,7 @@ from data_tools.errors import UserError
 SUPPORTED_ARCHITECTURES = ("LlamaForCausalLM",)
 SUPPORTED_ROPE_TYPES = ("default", "linear", "llama3")
 DTYPES = ("float32", "bfloat16", "float16")
+ATTENTION = ("dense", "cudnn")
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,11 @@ class ModelConfig:
     # Linear weights stored [in, out] instead of HF's [out, in]: only for the sampler's own decode copy on CPU
     # (XLA:CPU multiplies a few rows by [in, out] faster); checkpoints are always [out, in].
     weights_in_out: bool = False
+    # "dense": scores as explicit [B, heads, T, S] matmuls, any mask (CPU, decoding, left padding). "cudnn": the
+    # forward over right-padded batches (training, reference log-probs) uses jax.nn.dot_product_attention's cuDNN
+    # flash kernel on GPUs (no [T, S] scores in memory); on other backends the same call with jax's XLA
+    # implementation, which is what the CPU tests check. Decoding and left-padded inputs always use "dense".
+    attention: str = "dense"
 
     def __post_init__(self):
         set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731 - frozen dataclass normalisation
@@ -87,6 +93,9 @@ class ModelConfig:
             if getattr(self, key) not in DTYPES:
                 raise UserError(f"model config: key '{key}' must be one of {', '.join(DTYPES)}, "
                                 f"got {getattr(self, key)!r}")
+        if self.attention not in ATTENTION:
+            raise UserError(f"model config: key 'attention' must be one of {', '.join(ATTENTION)}, "
+                            f"got {self.attention!r}")
         if self.num_heads % self.num_kv_heads:
             raise UserError(f"model config: num_heads ({self.num_heads}) must be a multiple of num_kv_heads "
                             f"({self.num_kv_heads})")

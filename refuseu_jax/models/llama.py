@@ -19,8 +19,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import nnx
-from jax.experimental.layout import Layout, with_layout_constraint
 
+from data_tools.errors import UserError
 from refuseu_jax.models.config import ModelConfig
 
 MASK_VALUE = -0.7 * float(np.finfo(np.float32).max)  # finite, so fully masked (padding) rows give no NaN
@@ -82,6 +82,8 @@ def contract_rows(a: jax.Array, b: jax.Array) -> jax.Array:
     cores). So on CPU a^T is materialised first; the layout constraint keeps XLA from folding that transpose back
     into the matmul. Accelerators transpose inside their matmul units for free and get the plain product."""
     if jax.default_backend() == "cpu":
+        from jax.experimental.layout import Layout, with_layout_constraint  # CPU-only; moves between jax releases
+
         a_t = with_layout_constraint(a.T, Layout(major_to_minor=(0, 1)))
         return jax.lax.dot_general(a_t, b, (((1,), (0,)), ((), ())), preferred_element_type=jnp.float32)
     return jax.lax.dot_general(a, b, (((0,), (0,)), ((), ())), preferred_element_type=jnp.float32)
@@ -252,13 +254,28 @@ class DecoderLayer(nnx.Module):
         out = jnp.einsum("bkqs,bksd->bkqd", probs, v).reshape(b, self.num_kv_heads, groups, t, d)
         return out.transpose(0, 3, 1, 2, 4).reshape(b, t, self.num_heads * d)
 
+    def attend_causal(self, q: jax.Array, k: jax.Array, v: jax.Array) -> jax.Array:
+        """Causal attention for right-padded rows with jax.nn.dot_product_attention: cuDNN's flash kernel on
+        GPUs, jax's XLA implementation elsewhere. In a right-padded row every padding key comes after every real
+        query, so the causal mask alone hides padding from real tokens (padded positions' outputs are never
+        read). Grouped query heads and the [B, T, heads, D] layout are native to it: nothing is transposed."""
+        b, t, _, d = q.shape
+        gpu = jax.default_backend() == "gpu"
+        if gpu and q.dtype not in (jnp.bfloat16, jnp.float16):
+            raise UserError(f"model config: attention 'cudnn' needs a 16-bit compute dtype, got {q.dtype}")
+        out = jax.nn.dot_product_attention(q, k, v, is_causal=True, implementation="cudnn" if gpu else "xla")
+        return out.reshape(b, t, self.num_heads * d)
+
     def mlp(self, x: jax.Array) -> jax.Array:
         gated = jax.nn.silu(self.gate_proj(x)) * self.up_proj(x)
         return self.down_proj(gated.astype(x.dtype)).astype(x.dtype)
 
     def __call__(self, x, cos, sin, mask):
+        """mask [B, T, S] bool for the dense attention; None: right-padded rows, causal attention by the fused
+        kernel (`attend_causal`)."""
         q, k, v = self.qkv(self.attn_norm(x), cos, sin)
-        x = x + self.o_proj(self.attend(q, k, v, mask)).astype(x.dtype)
+        attended = self.attend_causal(q, k, v) if mask is None else self.attend(q, k, v, mask)
+        x = x + self.o_proj(attended).astype(x.dtype)
         return x + self.mlp(self.mlp_norm(x))
 
     def decode(self, x, cos, sin, mask, k_cache, v_cache, write_index):
@@ -335,8 +352,12 @@ class Llama(nnx.Module):
         return h, jax.tree.map(lambda *xs: jnp.stack(xs), *outs)
 
     # -- forward -----------------------------------------------------------------------------------------------
-    def hidden_states(self, input_ids, attention_mask=None, positions=None) -> jax.Array:
-        """Final-norm hidden states [B, T, H] in the compute dtype."""
+    def hidden_states(self, input_ids, attention_mask=None, positions=None, *, right_padded=False) -> jax.Array:
+        """Final-norm hidden states [B, T, H] in the compute dtype.
+
+        right_padded: the caller guarantees every row is its real tokens followed by padding (training batches
+        are collated so). Only then can `attention: cudnn` run, as its kernel applies the causal mask alone;
+        otherwise the dense attention runs, whatever the config says."""
         b, t = input_ids.shape
         if attention_mask is None:
             attention_mask = jnp.ones((b, t), dtype=bool)
@@ -344,9 +365,10 @@ class Llama(nnx.Module):
         if positions is None:
             positions = default_positions(attention_mask)
         cos, sin = rope_cos_sin(self.cfg, positions)
-        causal = jnp.tril(jnp.ones((t, t), dtype=bool))
-        mask = causal[None] & attention_mask[:, None, :]
         h = self.embed(input_ids)
+        mask = None  # the fused kernel's causal mask
+        if not (right_padded and self.cfg.attention == "cudnn"):
+            mask = jnp.tril(jnp.ones((t, t), dtype=bool))[None] & attention_mask[:, None, :]
 
         def apply_layer(layer, h, _):
             return layer(h, cos, sin, mask), None

@@ -56,11 +56,19 @@ def load_tokenizer(path: str):
         raise UserError(f"{path}: cannot load a tokenizer ({str(err).splitlines()[0]})") from None
 
 
+def attention_kind(choice: str, backend: str, compute_dtype: str) -> str:
+    """ModelSpec.attention -> ModelConfig.attention: "auto" takes the cuDNN kernel where it exists and applies."""
+    if choice != "auto":
+        return choice
+    return "cudnn" if backend == "gpu" and compute_dtype == "bfloat16" else "dense"
+
+
 def load_model(cfg: TrainConfig, mesh) -> tuple[ModelConfig, dict, Any, str | None]:
     """(model config, parameters placed on the mesh, tokenizer, checkpoint directory or None for presets)."""
     spec = cfg.model
     numerics = dict(dtype=spec.compute_dtype, param_dtype=spec.param_dtype, remat=spec.remat,
-                    scan_layers=spec.scan_layers)
+                    scan_layers=spec.scan_layers,
+                    attention=attention_kind(spec.attention, jax.default_backend(), spec.compute_dtype))
     if spec.path is not None:
         from refuseu_jax.checkpoints.hf import load_hf_params, resolve_model_dir
 
@@ -225,7 +233,7 @@ def sequence_stats(model_cfg: ModelConfig, params: dict, batch: dict, chunk: int
     pairs, _, t = ids.shape
     ids = ids.reshape(2 * pairs, t)
     model = nnx.merge(graphdef_of(model_cfg), params)
-    h = model.hidden_states(ids, batch["attention_mask"].reshape(2 * pairs, t))
+    h = model.hidden_states(ids, batch["attention_mask"].reshape(2 * pairs, t), right_padded=True)  # see collate
     w = model.output_embedding()
     # Position t predicts token t+1; the loss mask marks target tokens, so it is read from column 1 on.
     mask = batch["loss_mask"].reshape(2 * pairs, t)[:, 1:].astype(jnp.float32)

@@ -77,6 +77,47 @@ def test_unrolled_layers_give_the_scan_gradients(param_dtype, dtype):
                                    atol=tol, err_msg=str(path))
 
 
+def test_fused_attention_gives_the_dense_logits_and_gradients_on_right_padded_rows():
+    """`attention: cudnn` runs jax.nn.dot_product_attention with a causal mask alone (its XLA implementation
+    on this CPU; the cuDNN kernel itself is checked by bench/gpu_check.py on a GPU). Padded positions are
+    excluded from the comparison: only real tokens feed a loss."""
+    import jax
+
+    cfg = get_preset("tiny")  # grouped-query heads: 4 query heads over 2 KV heads
+    params = nnx.to_pure_dict(nnx.state(init_model(cfg, seed=5), nnx.Param))
+    rng = np.random.RandomState(6)
+    lengths = np.array([24, 17, 9])
+    ids = jnp.asarray(rng.randint(3, cfg.vocab_size, (3, 24)))
+    mask = jnp.asarray(np.arange(24)[None] < lengths[:, None])
+    probe = jax.random.normal(jax.random.key(7), (3, 24, cfg.hidden_size)) * mask[..., None]
+
+    def run(variant):
+        def loss(p):
+            h = model_from_params(variant, p).hidden_states(ids, mask, right_padded=True)
+            return jnp.sum(h * probe), h
+
+        return jax.jit(jax.value_and_grad(loss, has_aux=True))(params)
+
+    (_, dense_h), dense_g = run(cfg)
+    (_, fused_h), fused_g = run(cfg.replace(attention="cudnn"))
+    real = np.asarray(mask)
+    np.testing.assert_allclose(np.asarray(fused_h)[real], np.asarray(dense_h)[real], atol=2e-5)
+    for (path, want), got in zip(jax.tree_util.tree_leaves_with_path(dense_g), jax.tree.leaves(fused_g)):
+        scale = float(jnp.max(jnp.abs(want)))
+        np.testing.assert_allclose(np.asarray(got) / scale, np.asarray(want) / scale, atol=2e-6, err_msg=str(path))
+    # Left-padded input is never given to the fused kernel: without right_padded, both configs run dense.
+    left = jnp.asarray(np.arange(24)[None] >= 24 - lengths[:, None])
+    np.testing.assert_array_equal(np.asarray(model_from_params(cfg.replace(attention="cudnn"), params)(ids, left)),
+                                  np.asarray(model_from_params(cfg, params)(ids, left)))
+
+
+def test_unknown_attention_kind_is_a_config_error():
+    from data_tools.errors import UserError
+
+    with pytest.raises(UserError, match="key 'attention'"):
+        get_preset("tiny").replace(attention="flash")
+
+
 def test_left_padding_positions_start_at_the_first_real_token():
     mask = jnp.array([[0, 0, 1, 1, 1], [1, 1, 1, 1, 0]])
     np.testing.assert_array_equal(np.asarray(default_positions(mask)), [[0, 0, 0, 1, 2], [0, 1, 2, 3, 3]])

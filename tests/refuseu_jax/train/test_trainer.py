@@ -75,6 +75,34 @@ def test_eight_devices_match_one_device(ckpt, tmp_path, compute_dtype, atol):
     np.testing.assert_allclose(losses(sharded.train()), losses(single.train()), atol=atol)
 
 
+def test_fused_attention_trains_like_the_dense_one(ckpt, tmp_path, monkeypatch):
+    """model.attention=cudnn reaches the training forward (jax's XLA implementation of the fused call on this
+    CPU): the same losses over 3 steps on right-padded batches (pad_multiple 0: most positions are padding)."""
+    from refuseu_jax.models.llama import DecoderLayer
+
+    traced = []
+    fused_call = DecoderLayer.attend_causal
+    monkeypatch.setattr(DecoderLayer, "attend_causal", lambda self, *a: traced.append(1) or fused_call(self, *a))
+    over = {"max_steps": 3}
+    fused = DPOTrainer(make_cfg(ckpt, tmp_path / "a", **over, **{"model.attention": "cudnn"}), mesh=one_device())
+    assert fused.model_cfg.attention == "cudnn"
+    fused_losses = losses(fused.train())
+    assert traced  # the step really ran the fused call
+    traced.clear()
+    dense = DPOTrainer(make_cfg(ckpt, tmp_path / "b", **over, **{"model.attention": "dense"}), mesh=one_device())
+    np.testing.assert_allclose(fused_losses, losses(dense.train()), atol=1e-5)
+    assert not traced
+
+
+def test_auto_attention_takes_cudnn_only_on_gpus_with_bfloat16():
+    from refuseu_jax.train.trainer import attention_kind
+
+    assert attention_kind("auto", "gpu", "bfloat16") == "cudnn"
+    assert attention_kind("auto", "gpu", "float32") == "dense"
+    assert attention_kind("auto", "tpu", "bfloat16") == attention_kind("auto", "cpu", "bfloat16") == "dense"
+    assert attention_kind("cudnn", "cpu", "float32") == "cudnn"  # an explicit choice is kept
+
+
 def test_resume_continues_the_same_trajectory(ckpt, tmp_path):
     straight = DPOTrainer(make_cfg(ckpt, tmp_path / "a", max_steps=6, checkpoint_every=3), mesh=one_device()).train()
     # "Stop after 3": the same run directory with only the step-3 checkpoint, then resume.
