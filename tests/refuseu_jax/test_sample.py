@@ -40,6 +40,15 @@ def test_cpu_sampler_decodes_through_its_own_in_out_weight_copies(tiny):
     assert sampler.state["embed"]["embedding"][...].shape == model.embed.embedding[...].shape  # [V, H], shared
 
 
+def test_per_layer_decode_is_the_default_on_gpus_only(tiny):
+    from refuseu_jax.sample import per_layer_decode_by_default
+
+    assert per_layer_decode_by_default("gpu") and not per_layer_decode_by_default("cpu")
+    assert not per_layer_decode_by_default("tpu")  # unmeasured there
+    _, model, _ = tiny
+    assert Sampler(model).unstack_layers is False and Sampler(model, unstack_layers=True).layer_states is not None
+
+
 def test_greedy_matches_transformers_with_padding_and_eos(tiny):
     hf, model, prompts = tiny
     # Pick as EOS a token that greedy decoding emits mid-way for some rows, so rows stop at different steps.
