@@ -54,18 +54,28 @@ def rope_inv_freq(cfg: ModelConfig) -> np.ndarray:
     return inv_freq
 
 
-def rope_cos_sin(cfg: ModelConfig, positions: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """cos, sin of shape [B, T, head_dim] (float32) for integer positions [B, T]."""
-    inv_freq = jnp.asarray(rope_inv_freq(cfg))
-    freqs = positions.astype(jnp.float32)[..., None] * inv_freq  # [B, T, D/2]
+def rope_cos_sin(cfg: ModelConfig, positions: jax.Array, max_position: int | None = None):
+    """cos, sin of shape [B, T, head_dim] (float32) for integer positions [B, T].
+
+    With `max_position` (a bound the caller guarantees: positions < max_position) they are looked up in a table
+    computed here, in numpy: XLA:CPU drops optimization barriers and fuses cos/sin of the angles into every
+    rotation that reads them, evaluating them again for each head, layer and pass (SmolLM2 bf16 DPO step:
+    ~100 ms of 2.5 s). A constant table can only be read. Without a bound they are computed in the graph."""
+    inv_freq = rope_inv_freq(cfg)
+    if max_position is not None:
+        freqs = np.arange(max_position, dtype=np.float32)[:, None] * inv_freq  # [P, D/2], float32 as below
+        # cos/sin of those float32 angles in float64, then rounded: numpy's float32 cos is a few ulp off, which
+        # doubled SmolLM2's float32 logit error against float64 (1.1e-4 -> 2.0e-4).
+        emb = np.concatenate([freqs, freqs], axis=-1).astype(np.float64)
+        cos, sin = (jnp.asarray(f(emb).astype(np.float32)) for f in (np.cos, np.sin))
+        return cos[positions], sin[positions]
+    freqs = positions.astype(jnp.float32)[..., None] * jnp.asarray(inv_freq)  # [B, T, D/2]
     emb = jnp.concatenate([freqs, freqs], axis=-1)
-    # Computed once and kept: left free, XLA fuses cos/sin into every layer's rotation and evaluates them again
-    # for each head and layer (SmolLM2 bf16 DPO step on 2 CPU cores: 3.0 -> 2.8-2.9 s).
-    return jax.lax.optimization_barrier((jnp.cos(emb), jnp.sin(emb)))
+    return jnp.cos(emb), jnp.sin(emb)
 
 
 def apply_rope(x: jax.Array, cos: jax.Array, sin: jax.Array) -> jax.Array:
-    """x [B, T, heads, D] rotated in the rotate-half layout (first half paired with second half)."""
+    """x [B, T, heads, D] rotated in the rotate-half layout (first half paired with second half), in float32."""
     half = x.shape[-1] // 2
     x32 = x.astype(jnp.float32)
     rotated = jnp.concatenate([-x32[..., half:], x32[..., :half]], axis=-1)
@@ -75,18 +85,114 @@ def apply_rope(x: jax.Array, cos: jax.Array, sin: jax.Array) -> jax.Array:
 
 # ---- modules ---------------------------------------------------------------------------------------------------
 def contract_rows(a: jax.Array, b: jax.Array) -> jax.Array:
-    """a^T b for a [n, p], b [n, q] -> [p, q] float32: the weight-gradient product, summed over tokens.
+    """a^T b for a [..., n, p], b [..., n, q] -> [..., p, q] float32 (leading axes are batch axes): the
+    weight-gradient product, summed over tokens.
 
     XLA:CPU's fast bfloat16 matmul (YNNPACK) needs the left operand's contracted axis last; for a^T b it falls
     back to converting both operands to float32 (about 350 instead of 700-880 GFLOP/s on SmolLM2's shapes, 2
     cores). So on CPU a^T is materialised first; the layout constraint keeps XLA from folding that transpose back
     into the matmul. Accelerators transpose inside their matmul units for free and get the plain product."""
+    batch = tuple(range(a.ndim - 2))
     if jax.default_backend() == "cpu":
         from jax.experimental.layout import Layout, with_layout_constraint  # CPU-only; moves between jax releases
 
-        a_t = with_layout_constraint(a.T, Layout(major_to_minor=(0, 1)))
-        return jax.lax.dot_general(a_t, b, (((1,), (0,)), ((), ())), preferred_element_type=jnp.float32)
-    return jax.lax.dot_general(a, b, (((0,), (0,)), ((), ())), preferred_element_type=jnp.float32)
+        a_t = with_layout_constraint(jnp.swapaxes(a, -1, -2), Layout(major_to_minor=tuple(range(a.ndim))))
+        return jax.lax.dot_general(a_t, b, (((a.ndim - 1,), (b.ndim - 2,)), (batch, batch)),
+                                   preferred_element_type=jnp.float32)
+    return jax.lax.dot_general(a, b, (((a.ndim - 2,), (b.ndim - 2,)), (batch, batch)),
+                               preferred_element_type=jnp.float32)
+
+
+def row_major(x: jax.Array) -> jax.Array:
+    """x materialised in row-major layout on CPU (a no-op elsewhere). XLA folds a transpose that feeds a matmul
+    into the operand's layout; XLA:CPU's bfloat16 matmul does not take such operands and falls back to
+    widening both to float32 (the attention products of a bf16 SmolLM2 step, forward and backward)."""
+    if jax.default_backend() != "cpu":
+        return x
+    from jax.experimental.layout import Layout, with_layout_constraint
+
+    return with_layout_constraint(x, Layout(major_to_minor=tuple(range(x.ndim))))
+
+
+def contract_last(a: jax.Array, b: jax.Array) -> jax.Array:
+    """a b^T for a [..., m, d], b [..., n, d] -> [..., m, n] float32 (leading axes are batch axes)."""
+    batch = tuple(range(a.ndim - 2))
+    return jax.lax.dot_general(a, b, (((a.ndim - 1,), (b.ndim - 1,)), (batch, batch)),
+                               preferred_element_type=jnp.float32)
+
+
+def contract_inner(a: jax.Array, b: jax.Array) -> jax.Array:
+    """a b for a [..., m, n], b [..., n, d] -> [..., m, d] float32 (leading axes are batch axes)."""
+    batch = tuple(range(a.ndim - 2))
+    return jax.lax.dot_general(a, b, (((a.ndim - 1,), (b.ndim - 2,)), (batch, batch)),
+                               preferred_element_type=jnp.float32)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
+def swiglu(gate: jax.Array, up: jax.Array, dtype) -> jax.Array:
+    """silu(gate) * up, computed in float32 and returned in `dtype` (the down projection's input).
+
+    One pass forward and one backward: autodiff kept sigmoid(gate) and silu(gate) as float32 arrays of their
+    own, and each float32 pass over [tokens, intermediate] costs as much as its arithmetic on this CPU
+    (SmolLM2 bf16 DPO step: ~190 ms of 2.5 s in these element-wise passes). The backward recomputes the
+    sigmoid instead of storing it."""
+    return _swiglu(gate, up, dtype)
+
+
+def _swiglu(gate, up, dtype):
+    gate32 = gate.astype(jnp.float32)
+    return (gate32 * jax.nn.sigmoid(gate32) * up.astype(jnp.float32)).astype(dtype)
+
+
+def _swiglu_fwd(gate, up, dtype):
+    return _swiglu(gate, up, dtype), (gate, up)
+
+
+def _swiglu_bwd(dtype, residuals, g):
+    gate, up = residuals
+    gate32, up32, g32 = gate.astype(jnp.float32), up.astype(jnp.float32), g.astype(jnp.float32)
+    sig = jax.nn.sigmoid(gate32)
+    d_gate = g32 * up32 * sig * (1.0 + gate32 * (1.0 - sig))
+    return d_gate.astype(gate.dtype), (g32 * gate32 * sig).astype(up.dtype)
+
+
+swiglu.defvjp(_swiglu_fwd, _swiglu_bwd)
+
+
+@jax.custom_vjp
+def attention_core(q: jax.Array, k: jax.Array, v: jax.Array, mask: jax.Array) -> jax.Array:
+    """softmax(q k^T / sqrt(D), masked) v for q [B, KV, M, D], k and v [B, KV, S, D], mask [B, 1, M, S] bool;
+    -> [B, KV, M, D] in q's dtype. Scores and softmax in float32, products in the inputs' dtype.
+
+    Its own backward pass keeps the probabilities in the inputs' dtype and runs every product in that dtype,
+    accumulating in float32 (the flash-attention recipe). Autodiff of the float32-accumulating products would
+    hand them float32 cotangents, and XLA:CPU then widened q, k, v and the scores to float32 and multiplied in
+    float32, with float32 layout copies around them."""
+    out, _ = _attention_fwd(q, k, v, mask)
+    return out
+
+
+def _attention_fwd(q, k, v, mask):
+    scores = contract_last(q, k) * (1.0 / math.sqrt(q.shape[-1]))
+    probs = jax.nn.softmax(jnp.where(mask, scores, MASK_VALUE), axis=-1).astype(v.dtype)
+    return contract_inner(probs, v).astype(q.dtype), (q, k, v, probs)
+
+
+def _attention_bwd(residuals, g):
+    q, k, v, probs = residuals
+    g = g.astype(v.dtype)
+    dprobs = contract_last(g, v)  # [B, KV, M, S]
+    p32 = probs.astype(jnp.float32)
+    # Softmax backward; masked positions have probability 0, so their score gradient is 0 without the mask.
+    dscores = p32 * (dprobs - jnp.sum(p32 * dprobs, axis=-1, keepdims=True)) * (1.0 / math.sqrt(q.shape[-1]))
+    dscores = dscores.astype(q.dtype)
+    dq = contract_inner(dscores, k).astype(q.dtype)
+    dk = contract_rows(dscores, q).astype(k.dtype)
+    dv = contract_rows(probs, g).astype(v.dtype)
+    return dq, dk, dv, None
+
+
+attention_core.defvjp(_attention_fwd, _attention_bwd)
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
@@ -174,7 +280,30 @@ class RMSNorm(nnx.Module):
     def __call__(self, x: jax.Array) -> jax.Array:
         x32 = x.astype(jnp.float32)
         normed = x32 * jax.lax.rsqrt(jnp.mean(x32 * x32, axis=-1, keepdims=True) + self.eps)
-        return self.scale[...].astype(x.dtype) * normed.astype(x.dtype)
+        return scale_features(normed.astype(x.dtype), self.scale[...].astype(x.dtype))
+
+
+@jax.custom_vjp
+def scale_features(x: jax.Array, scale: jax.Array) -> jax.Array:
+    """x [..., F] * scale [F]. Its backward sums the scale gradient over tokens as a ones-vector matmul:
+    XLA:CPU ran autodiff's column sum as a reduce-window at ~1 ms per norm for 1024 x 576 (SmolLM2 bf16 DPO
+    step: 61 norms, ~60 ms)."""
+    return x * scale
+
+
+def _scale_features_fwd(x, scale):
+    return x * scale, (x, scale)
+
+
+def _scale_features_bwd(residuals, g):
+    x, scale = residuals
+    rows = (g * x).reshape(-1, x.shape[-1])
+    ones = jnp.ones((1, rows.shape[0]), rows.dtype)
+    d_scale = jax.lax.dot_general(ones, rows, (((1,), (0,)), ((), ())), preferred_element_type=jnp.float32)
+    return g * scale, d_scale[0].astype(scale.dtype)
+
+
+scale_features.defvjp(_scale_features_fwd, _scale_features_bwd)
 
 
 class Linear(nnx.Module):
@@ -248,10 +377,8 @@ class DecoderLayer(nnx.Module):
         q = q.reshape(b, t, self.num_kv_heads, groups, d).transpose(0, 2, 3, 1, 4)
         q = q.reshape(b, self.num_kv_heads, groups * t, d)
         k, v = k.transpose(0, 2, 1, 3), v.transpose(0, 2, 1, 3)  # [B, KV, S, D]
-        scores = jnp.einsum("bkqd,bksd->bkqs", q, k, preferred_element_type=jnp.float32) / math.sqrt(d)
-        scores = jnp.where(jnp.tile(mask, (1, groups, 1))[:, None], scores, MASK_VALUE)
-        probs = jax.nn.softmax(scores, axis=-1).astype(v.dtype)
-        out = jnp.einsum("bkqs,bksd->bkqd", probs, v).reshape(b, self.num_kv_heads, groups, t, d)
+        out = attention_core(row_major(q), row_major(k), row_major(v), jnp.tile(mask, (1, groups, 1))[:, None])
+        out = out.reshape(b, self.num_kv_heads, groups, t, d)
         return out.transpose(0, 3, 1, 2, 4).reshape(b, t, self.num_heads * d)
 
     def attend_causal(self, q: jax.Array, k: jax.Array, v: jax.Array) -> jax.Array:
@@ -267,8 +394,7 @@ class DecoderLayer(nnx.Module):
         return out.reshape(b, t, self.num_heads * d)
 
     def mlp(self, x: jax.Array) -> jax.Array:
-        gated = jax.nn.silu(self.gate_proj(x)) * self.up_proj(x)
-        return self.down_proj(gated.astype(x.dtype)).astype(x.dtype)
+        return self.down_proj(swiglu(self.gate_proj(x), self.up_proj(x), x.dtype)).astype(x.dtype)
 
     def __call__(self, x, cos, sin, mask):
         """mask [B, T, S] bool for the dense attention; None: right-padded rows, causal attention by the fused
@@ -362,9 +488,10 @@ class Llama(nnx.Module):
         if attention_mask is None:
             attention_mask = jnp.ones((b, t), dtype=bool)
         attention_mask = attention_mask.astype(bool)
-        if positions is None:
-            positions = default_positions(attention_mask)
-        cos, sin = rope_cos_sin(self.cfg, positions)
+        if positions is None:  # each row's positions count its real tokens: all below t
+            cos, sin = rope_cos_sin(self.cfg, default_positions(attention_mask), max_position=t)
+        else:
+            cos, sin = rope_cos_sin(self.cfg, positions)
         h = self.embed(input_ids)
         mask = None  # the fused kernel's causal mask
         if not (right_padded and self.cfg.attention == "cudnn"):

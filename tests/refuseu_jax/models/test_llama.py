@@ -190,3 +190,116 @@ def test_weight_gradient_matmul_stays_bfloat16_on_cpu():
                                atol=1e-4)
     hlo = fn.lower(a, b).compile().as_text()
     assert "bf16[64,32]" in hlo and "f32[64,32]" not in hlo  # b reaches the matmul unconverted
+
+
+def _compiled_dot_operand_dtypes(fn, *args) -> list[tuple[str, ...]]:
+    """Operand dtypes of every matmul in XLA's compiled program (dots sit inside fusions on CPU)."""
+    import re
+
+    import jax
+
+    text = jax.jit(fn).lower(*args).compile().as_text()
+    found = []
+    for computation in re.split(r"\n(?=%[\w.\-]+ \()", text):
+        for line in computation.splitlines():
+            if " dot(" in line:
+                names = re.search(r"dot\(%?([\w.\-]+), %?([\w.\-]+)\)", line).groups()
+                found.append(tuple(re.search(rf"%?{re.escape(n)}(?: = |: )(\w+)\[", computation).group(1)
+                                   for n in names))
+    return found
+
+
+def _reference_attention(q, k, v, mask):
+    """Plain float32 attention on the folded layout, differentiated by autodiff."""
+    q, k, v = (a.astype(jnp.float32) for a in (q, k, v))
+    scores = jnp.einsum("bkqd,bksd->bkqs", q, k) / np.sqrt(q.shape[-1])
+    import jax
+
+    probs = jax.nn.softmax(jnp.where(mask, scores, -1e30), axis=-1)
+    return jnp.einsum("bkqs,bksd->bkqd", probs, v)
+
+
+@pytest.mark.parametrize("dtype,tol", [("float32", 1e-5), ("bfloat16", 3e-2)])
+def test_attention_core_matches_autodiff_of_plain_attention(dtype, tol):
+    """The attention's own backward pass (16-bit probabilities and products, float32 accumulation) against
+    float32 autodiff, with a causal mask that leaves some rows one key."""
+    import jax
+
+    from refuseu_jax.models.llama import attention_core
+
+    keys = jax.random.split(jax.random.key(8), 4)
+    q = jax.random.normal(keys[0], (2, 3, 12, 16)).astype(dtype)
+    k, v = (jax.random.normal(key, (2, 3, 6, 16)).astype(dtype) for key in keys[1:3])
+    mask = jnp.tile(jnp.tril(jnp.ones((6, 6), bool)), (2, 1))[None, None]  # 2 query groups over 6 keys
+    mask = jnp.broadcast_to(mask, (2, 1, 12, 6))
+    probe = jax.random.normal(keys[3], (2, 3, 12, 16))
+
+    def grads(fn):
+        return jax.grad(lambda q, k, v: jnp.sum(fn(q, k, v, mask).astype(jnp.float32) * probe), argnums=(0, 1, 2))
+
+    np.testing.assert_allclose(np.asarray(attention_core(q, k, v, mask), np.float32),
+                               np.asarray(_reference_attention(q, k, v, mask)), atol=tol, rtol=tol)
+    for got, want, primal in zip(grads(attention_core)(q, k, v), grads(_reference_attention)(q, k, v), (q, k, v)):
+        assert got.dtype == primal.dtype
+        scale = float(jnp.max(jnp.abs(want)))
+        np.testing.assert_allclose(np.asarray(got, np.float32) / scale, np.asarray(want) / scale, atol=tol)
+
+
+def test_bf16_attention_backward_multiplies_in_bf16_on_cpu():
+    """Through DecoderLayer.attend (transposed k/v, folded query heads): every attention matmul of the
+    differentiated program keeps bfloat16 operands. Without `row_major`, XLA folded the transposes into the
+    operands' layouts and widened them to float32."""
+    import jax
+
+    from refuseu_jax.models.llama import DecoderLayer
+
+    cfg = get_preset("tiny", dtype="bfloat16")
+    layer = DecoderLayer(cfg, rngs=nnx.Rngs(0))
+    q = jnp.ones((2, 16, cfg.num_heads, cfg.head_dim), jnp.bfloat16)
+    k = v = jnp.ones((2, 16, cfg.num_kv_heads, cfg.head_dim), jnp.bfloat16)
+    mask = jnp.tril(jnp.ones((16, 16), bool))[None] & jnp.ones((2, 1, 16), bool)
+    loss = jax.grad(lambda q, k, v: jnp.sum(layer.attend(q, k, v, mask).astype(jnp.float32)), argnums=(0, 1, 2))
+    dots = _compiled_dot_operand_dtypes(loss, q, k, v)
+    assert len(dots) >= 4 and all(d == ("bf16", "bf16") for d in dots), dots
+
+
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+def test_swiglu_and_norm_scale_match_autodiff(dtype):
+    import jax
+
+    from refuseu_jax.models.llama import scale_features, swiglu
+
+    keys = jax.random.split(jax.random.key(9), 5)
+    gate, up = (jax.random.normal(key, (5, 7, 24)) * 3 for key in keys[:2])
+    probe = jax.random.normal(keys[2], (5, 7, 24))
+    ours = jax.grad(lambda g, u: jnp.sum(swiglu(g, u, dtype).astype(jnp.float32) * probe), argnums=(0, 1))
+    plain = jax.grad(lambda g, u: jnp.sum(jax.nn.silu(g) * u * probe), argnums=(0, 1))
+    tol = 1e-5 if dtype == "float32" else 1e-2
+    assert swiglu(gate, up, dtype).dtype == jnp.dtype(dtype)
+    for got, want in zip(ours(gate, up), plain(gate, up)):
+        np.testing.assert_allclose(got, want, rtol=tol, atol=tol * float(jnp.max(jnp.abs(want))))
+
+    x = jax.random.normal(keys[3], (5, 7, 24)).astype(dtype)
+    scale = (1 + jax.random.normal(keys[4], (24,))).astype(dtype)
+    ours = jax.grad(lambda x, s: jnp.sum(scale_features(x, s).astype(jnp.float32) * probe), argnums=(0, 1))
+    plain = jax.grad(lambda x, s: jnp.sum((x.astype(jnp.float32) * s.astype(jnp.float32)) * probe), argnums=(0, 1))
+    for got, want, primal in zip(ours(x, scale), plain(x, scale), (x, scale)):
+        assert got.dtype == primal.dtype
+        np.testing.assert_allclose(np.asarray(got, np.float32), want, rtol=tol, atol=tol * float(jnp.max(jnp.abs(want))))
+
+
+def test_rope_table_is_the_correctly_rounded_cos_and_sin_of_the_float32_angles():
+    """The lookup table used for default positions: cos/sin evaluated in float64 at the same float32 angles
+    the in-graph path forms, then rounded; it matches the in-graph values to float32 rounding."""
+    from refuseu_jax.models.llama import rope_cos_sin
+
+    cfg = get_preset("smollm2-135m")
+    positions = jnp.asarray([[0, 1, 2, 500], [7, 7, 3, 1023]])
+    cos, sin = rope_cos_sin(cfg, positions, max_position=1024)
+    angles = np.asarray(positions, np.float32)[..., None] * rope_inv_freq(cfg)
+    angles = np.concatenate([angles, angles], -1).astype(np.float64)
+    np.testing.assert_array_equal(np.asarray(cos), np.cos(angles).astype(np.float32))
+    np.testing.assert_array_equal(np.asarray(sin), np.sin(angles).astype(np.float32))
+    graph_cos, graph_sin = rope_cos_sin(cfg, positions)
+    np.testing.assert_allclose(np.asarray(graph_cos), np.asarray(cos), atol=2e-6)
+    np.testing.assert_allclose(np.asarray(graph_sin), np.asarray(sin), atol=2e-6)
