@@ -165,9 +165,8 @@ def attention_core(q: jax.Array, k: jax.Array, v: jax.Array, mask: jax.Array) ->
     -> [B, KV, M, D] in q's dtype. Scores and softmax in float32, products in the inputs' dtype.
 
     Its own backward pass keeps the probabilities in the inputs' dtype and runs every product in that dtype,
-    accumulating in float32 (the flash-attention recipe). Autodiff of the float32-accumulating products would
-    hand them float32 cotangents, and XLA:CPU then widened q, k, v and the scores to float32 and multiplied in
-    float32, with float32 layout copies around them."""
+    accumulating in float32 (the flash-attention recipe); autodiff would hand the products float32 cotangents.
+    On CPU the callers also pass row-major operands (`row_major`), or XLA:CPU widens them to float32."""
     out, _ = _attention_fwd(q, k, v, mask)
     return out
 
