@@ -146,7 +146,8 @@ def main(argv=None) -> dict:
     parser.add_argument("--peak-n", type=int, default=8192, help="matmul size for the measured peak")
     parser.add_argument("--remat", action="store_true", help="recompute layers in the backward (less memory)")
     parser.add_argument("--attention", default="auto", choices=["auto", "dense", "cudnn"],
-                        help="training attention (ModelConfig.attention); auto: cudnn on GPUs, dense elsewhere")
+                        help="training attention (ModelConfig.attention); auto: the trainer's choice (cudnn on GPUs "
+                             "with bf16 compute, dense elsewhere)")
     parser.add_argument("--decode", default="auto", choices=["auto", "scan", "per-layer"],
                         help="sampler's decode loop (Sampler(unstack_layers=None/False/True)); auto: per-layer on GPUs")
     parser.add_argument("--no-train", action="store_true", help="skip the attention check and the DPO step")
@@ -154,8 +155,10 @@ def main(argv=None) -> dict:
     args = parser.parse_args(argv)
     from refuseu_jax.models.config import get_preset
 
+    from refuseu_jax.train.trainer import attention_kind
+
     device = jax.devices()[0]
-    attention = args.attention if args.attention != "auto" else ("cudnn" if device.platform == "gpu" else "dense")
+    attention = attention_kind(args.attention, device.platform, args.dtype)
     cfg = get_preset(args.preset, dtype=args.dtype, param_dtype=args.dtype, remat=args.remat, attention=attention)
     peak = matmul_peak(jnp.bfloat16, args.peak_n, repeats=10)
     sheet = datasheet_peak(device.device_kind)
@@ -170,9 +173,9 @@ def main(argv=None) -> dict:
     unstack = {"auto": None, "scan": False, "per-layer": True}[args.decode]
     sample = bench_sample(cfg, args.gen_batch, args.prompt_len, args.new_tokens, unstack_layers=unstack)
     result["sample"] = sample
-    print(f"sampling ({'per-layer' if sample['per_layer_decode'] else 'scanned'} decode), batch {args.gen_batch}, prompt "
-          f"{args.prompt_len}, {args.new_tokens} new tokens (greedy): {sample['seconds']:.2f} s, "
-          f"{sample['tokens_per_s']:.0f} tokens/s")
+    decode = "per-layer" if sample["per_layer_decode"] else "scanned"
+    print(f"sampling ({decode} decode), batch {args.gen_batch}, prompt {args.prompt_len}, {args.new_tokens} new "
+          f"tokens (greedy): {sample['seconds']:.2f} s, {sample['tokens_per_s']:.0f} tokens/s")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(result, f, indent=2)

@@ -84,6 +84,17 @@ def apply_rope(x: jax.Array, cos: jax.Array, sin: jax.Array) -> jax.Array:
 
 
 # ---- modules ---------------------------------------------------------------------------------------------------
+def row_major(x: jax.Array) -> jax.Array:
+    """x materialised in row-major layout on CPU (a no-op elsewhere). XLA folds a transpose that feeds a matmul
+    into the operand's layout; XLA:CPU's bfloat16 matmul does not take such operands and falls back to
+    widening both to float32 (the attention products of a bf16 SmolLM2 step, forward and backward)."""
+    if jax.default_backend() != "cpu":
+        return x
+    from jax.experimental.layout import Layout, with_layout_constraint  # CPU-only; moves between jax releases
+
+    return with_layout_constraint(x, Layout(major_to_minor=tuple(range(x.ndim))))
+
+
 def contract_rows(a: jax.Array, b: jax.Array) -> jax.Array:
     """a^T b for a [..., n, p], b [..., n, q] -> [..., p, q] float32 (leading axes are batch axes): the
     weight-gradient product, summed over tokens.
@@ -94,24 +105,11 @@ def contract_rows(a: jax.Array, b: jax.Array) -> jax.Array:
     into the matmul. Accelerators transpose inside their matmul units for free and get the plain product."""
     batch = tuple(range(a.ndim - 2))
     if jax.default_backend() == "cpu":
-        from jax.experimental.layout import Layout, with_layout_constraint  # CPU-only; moves between jax releases
-
-        a_t = with_layout_constraint(jnp.swapaxes(a, -1, -2), Layout(major_to_minor=tuple(range(a.ndim))))
+        a_t = row_major(jnp.swapaxes(a, -1, -2))
         return jax.lax.dot_general(a_t, b, (((a.ndim - 1,), (b.ndim - 2,)), (batch, batch)),
                                    preferred_element_type=jnp.float32)
     return jax.lax.dot_general(a, b, (((a.ndim - 2,), (b.ndim - 2,)), (batch, batch)),
                                preferred_element_type=jnp.float32)
-
-
-def row_major(x: jax.Array) -> jax.Array:
-    """x materialised in row-major layout on CPU (a no-op elsewhere). XLA folds a transpose that feeds a matmul
-    into the operand's layout; XLA:CPU's bfloat16 matmul does not take such operands and falls back to
-    widening both to float32 (the attention products of a bf16 SmolLM2 step, forward and backward)."""
-    if jax.default_backend() != "cpu":
-        return x
-    from jax.experimental.layout import Layout, with_layout_constraint
-
-    return with_layout_constraint(x, Layout(major_to_minor=tuple(range(x.ndim))))
 
 
 def contract_last(a: jax.Array, b: jax.Array) -> jax.Array:
