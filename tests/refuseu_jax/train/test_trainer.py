@@ -75,6 +75,29 @@ def test_eight_devices_match_one_device(ckpt, tmp_path, compute_dtype, atol):
     np.testing.assert_allclose(losses(sharded.train()), losses(single.train()), atol=atol)
 
 
+def test_reference_layers_are_split_once_placed_like_their_stack_and_score_the_same(ckpt, tmp_path):
+    """Unrolled full fine-tuning keeps the frozen reference as per-layer arrays (no slicing in the step): each
+    sharded like its stack minus the layer axis, holding the stack's rows, and scoring exactly like it."""
+    from refuseu_jax.train import batches as B
+    from refuseu_jax.train.trainer import cast_floats, sequence_stats
+
+    trainer = DPOTrainer(make_cfg(ckpt, tmp_path, max_steps=1, **{"model.compute_dtype": "bfloat16"}),
+                         mesh=make_mesh(MeshConfig(2, 4, 1)))
+    stacked = cast_floats(trainer.state["params"], "bfloat16")  # the policy starts as the reference
+    split = trainer.frozen["layers"]
+    assert isinstance(split, tuple) and len(split) == trainer.model_cfg.num_layers
+    for name in ("q_proj", "down_proj"):
+        stack = stacked["layers"][name]["weight"]
+        for i, layer in enumerate(split):
+            w = layer[name]["weight"]
+            assert w.dtype == stack.dtype and tuple(w.sharding.spec) == tuple(stack.sharding.spec)[1:]
+            np.testing.assert_array_equal(np.asarray(w), np.asarray(stack[i]))
+    pairs = trainer.pairs[:8]
+    batch = trainer._to_device(B.collate(pairs, B.padded_length(pairs, 320, 0), trainer.pad_id))
+    score = jax.jit(lambda params, b: sequence_stats(trainer.model_cfg, params, b, 64)["logps"])
+    np.testing.assert_array_equal(np.asarray(score(trainer.frozen, batch)), np.asarray(score(stacked, batch)))
+
+
 def test_fused_attention_trains_like_the_dense_one(ckpt, tmp_path, monkeypatch):
     """model.attention=cudnn reaches the training forward (jax's XLA implementation of the fused call on this
     CPU): the same losses over 3 steps on right-padded batches (pad_multiple 0: most positions are padding)."""
