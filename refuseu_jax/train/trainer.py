@@ -32,7 +32,7 @@ from jax.sharding import PartitionSpec as P
 from data_tools.configuration import to_dict
 from data_tools.errors import UserError
 from refuseu_jax.models.config import ModelConfig, get_preset
-from refuseu_jax.models.llama import abstract_model, init_model, split_layers
+from refuseu_jax.models.llama import abstract_model, as_uint16, from_uint16, init_model, split_layers, unstack_layers
 from refuseu_jax.parallel import BATCH_AXES, PARTITION_RULES, make_mesh, param_shardings
 from refuseu_jax.train import batches as B
 from refuseu_jax.train.checkpointing import RunCheckpoints
@@ -169,8 +169,22 @@ def make_schedule(o: OptimSpec, total_steps: int):
     return optax.join_schedules([optax.linear_schedule(0.0, o.learning_rate, warmup), decay], [warmup])
 
 
+def clip_by_global_norm(max_norm: float) -> optax.GradientTransformation:
+    """optax.clip_by_global_norm's rule (updates unchanged below `max_norm`, scaled to it above) as one scalar
+    factor: optax divides every element and selects, an expensive element-wise op that XLA:CPU materialises as
+    a pass of its own over all gradients before Adam reads them (SmolLM2 bf16 step: ~25 ms). Same state."""
+
+    def update(updates, state, params=None):
+        del params
+        norm = optax.tree.norm(updates)
+        factor = jnp.where(norm < max_norm, 1.0, max_norm / norm)
+        return jax.tree.map(lambda t: t * factor.astype(t.dtype), updates), state
+
+    return optax.GradientTransformation(lambda params: optax.EmptyState(), update)
+
+
 def make_optimizer(o: OptimSpec, schedule) -> optax.GradientTransformation:
-    parts = [optax.clip_by_global_norm(o.max_grad_norm)] if o.max_grad_norm > 0 else []
+    parts = [clip_by_global_norm(o.max_grad_norm)] if o.max_grad_norm > 0 else []
     parts.append(optax.adamw(schedule, b1=o.b1, b2=o.b2, eps=o.eps, weight_decay=o.weight_decay))
     return optax.chain(*parts)
 
@@ -249,7 +263,7 @@ def sequence_stats(model_cfg: ModelConfig, params: dict, batch: dict, chunk: int
     # and widens them once, instead of converting inside each layer's slice update (SmolLM2 bf16 step on this
     # CPU, with the bf16 reference copy: 5.4 -> 4.9 s). Unrolled, `unstack_layers` casts each layer's slice. The
     # embedding stays in its stored dtype: the lookup casts the rows it gathers, the log-prob head its chunks.
-    # Pre-split layers (a tuple, from `split_reference`) run as they are; the module holds placeholders.
+    # Pre-split layers (a tuple: `split_reference`, `layer_copies`) run as they are; the module holds placeholders.
     layers = None
     if isinstance(params["layers"], tuple):
         layers, params = params["layers"], {**params, "layers": abstract_layers(model_cfg)}
@@ -299,22 +313,47 @@ def loss_fn(spec: StepSpec, trainable, frozen, batch):
     return loss, metrics
 
 
+def layer_copies(spec: StepSpec, trainable):
+    """What the step differentiates: unrolled full fine-tuning takes per-layer copies of the stacked weights in
+    the compute dtype, made before differentiation, so each weight gradient comes back in that dtype (as the
+    mixed-precision matmuls produce it) and `stack_layer_grads` stacks it at that width: widening each layer's
+    gradient and stacking it in float32 wrote every gradient twice at twice the size, and Adam then read it at
+    that size (SmolLM2 bf16 step on this CPU: ~40 ms). Otherwise the trainable tree itself."""
+    if spec.lora.rank or spec.model.scan_layers:
+        return trainable
+    return {**trainable, "layers": unstack_layers(trainable["layers"], spec.model.dtype)}
+
+
+def stack_layer_grads(grads, trainable):
+    """Gradients of `layer_copies(trainable)` -> the trainable tree's structure: per-layer gradients stacked
+    (16-bit ones moved as uint16, see `as_uint16`), every leaf in its parameter's dtype (a widening XLA fuses
+    into the optimizer's reads)."""
+    if isinstance(grads["layers"], tuple):
+        stack = lambda *gs: from_uint16(jnp.stack([as_uint16(g) for g in gs]), gs[0])  # noqa: E731
+        grads = {**grads, "layers": jax.tree.map(stack, *grads["layers"])}
+    return jax.tree.map(lambda g, p: g.astype(p.dtype), grads, trainable)
+
+
 def compute_grads(spec: StepSpec, trainable, frozen, batch):
     """Metrics and gradients averaged over `grad_accum` micro-batches of equal size."""
     accum = spec.optim.grad_accum
-    grad_fn = jax.value_and_grad(functools.partial(loss_fn, spec), has_aux=True)
+    value_and_grad = jax.value_and_grad(functools.partial(loss_fn, spec), has_aux=True)
+    copies = layer_copies(spec, trainable)
+
+    def grad_fn(batch):
+        (_, metrics), grads = value_and_grad(copies, frozen, batch)
+        return metrics, stack_layer_grads(grads, trainable)
+
     if accum == 1:
-        (_, metrics), grads = grad_fn(trainable, frozen, batch)
-        return metrics, grads
+        return grad_fn(batch)
     # Micro-batch a takes rows a, a+accum, ...: every device holds a slice of every micro-batch.
     micro = jax.tree.map(lambda x: jnp.swapaxes(x.reshape(x.shape[0] // accum, accum, *x.shape[1:]), 0, 1), batch)
 
     def body(carry, mb):
-        (_, metrics), grads = grad_fn(trainable, frozen, mb)
-        return jax.tree.map(jnp.add, carry, (metrics, grads)), None
+        return jax.tree.map(jnp.add, carry, grad_fn(mb)), None
 
-    shapes = jax.eval_shape(grad_fn, trainable, frozen, jax.tree.map(lambda x: x[0], micro))
-    zeros = jax.tree.map(lambda x: jnp.zeros(x.shape, x.dtype), (shapes[0][1], shapes[1]))
+    shapes = jax.eval_shape(grad_fn, jax.tree.map(lambda x: x[0], micro))
+    zeros = jax.tree.map(lambda x: jnp.zeros(x.shape, x.dtype), shapes)
     (metrics, grads), _ = jax.lax.scan(body, zeros, micro)
     return jax.tree.map(lambda x: x / accum, (metrics, grads))
 

@@ -98,6 +98,46 @@ def test_reference_layers_are_split_once_placed_like_their_stack_and_score_the_s
     np.testing.assert_array_equal(np.asarray(score(trainer.frozen, batch)), np.asarray(score(stacked, batch)))
 
 
+@pytest.mark.parametrize("compute_dtype", ["float32", "bfloat16"])
+def test_step_gradients_through_layer_copies_equal_autodiff_of_the_stacked_weights(ckpt, tmp_path, compute_dtype):
+    """The step differentiates per-layer copies in the compute dtype and stacks their gradients; autodiff through
+    the stacked weights (unstack_layers' own backward pass) must give the same gradients, in the same dtypes."""
+    from refuseu_jax.train import batches as B
+    from refuseu_jax.train.trainer import compute_grads, layer_copies
+
+    trainer = DPOTrainer(make_cfg(ckpt, tmp_path, max_steps=1, **{"model.compute_dtype": compute_dtype}),
+                         mesh=one_device())
+    assert isinstance(layer_copies(trainer.spec, trainer.state["params"])["layers"], tuple)
+    pairs = trainer.pairs[:8]
+    host = B.collate(pairs, B.padded_length(pairs, 320, 0), trainer.pad_id)
+    loss, _, expected = trainer.loss_and_grads(host)
+    metrics, grads = jax.jit(compute_grads, static_argnums=0)(trainer.spec, trainer.state["params"], trainer.frozen,
+                                                              trainer._to_device(host))
+    assert float(metrics["loss"]) == pytest.approx(float(loss), abs=1e-6)
+    assert jax.tree.structure(grads) == jax.tree.structure(expected)
+    for got, want in zip(jax.tree.leaves(grads), jax.tree.leaves(expected)):
+        assert got.dtype == want.dtype == np.float32
+        np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-5, atol=1e-7)
+
+
+def test_clip_by_global_norm_matches_optax_below_and_above_the_threshold():
+    import jax.numpy as jnp
+    import optax
+
+    from refuseu_jax.train.trainer import clip_by_global_norm
+
+    tree = {"a": jnp.arange(6.0).reshape(2, 3) - 2.0, "b": jnp.full((4,), 0.5)}
+    norm = float(optax.tree.norm(tree))
+    for max_norm in (2 * norm, norm / 3):
+        ours, theirs = clip_by_global_norm(max_norm), optax.clip_by_global_norm(max_norm)
+        got, state = ours.update(tree, ours.init(tree))
+        want, _ = theirs.update(tree, theirs.init(tree))
+        assert jax.tree.structure(state) == jax.tree.structure(theirs.init(tree))  # checkpoints keep their layout
+        for g, w in zip(jax.tree.leaves(got), jax.tree.leaves(want)):
+            np.testing.assert_allclose(np.asarray(g), np.asarray(w), rtol=1e-6)
+    assert float(optax.tree.norm(ours.update(tree, ours.init(tree))[0])) == pytest.approx(norm / 3, rel=1e-6)
+
+
 def test_fused_attention_trains_like_the_dense_one(ckpt, tmp_path, monkeypatch):
     """model.attention=cudnn reaches the training forward (jax's XLA implementation of the fused call on this
     CPU): the same losses over 3 steps on right-padded batches (pad_multiple 0: most positions are padding)."""
