@@ -85,13 +85,15 @@ def bench_train(cfg, pairs: int, seq: int, steps: int) -> dict:
 
     from refuseu_jax.models.llama import init_model
     from refuseu_jax.train.config import DPOSpec, LoraSpec, OptimSpec
-    from refuseu_jax.train.trainer import StepSpec, reference_copy, train_step
+    from refuseu_jax.train.trainer import StepSpec, reference_copy, split_reference, train_step
 
     params = nnx.state(init_model(cfg, seed=0), nnx.Param).to_pure_dict()
     optim = OptimSpec(learning_rate=1e-6, warmup_ratio=0.0, schedule="constant")
     spec = StepSpec(cfg, DPOSpec(), LoraSpec(), optim, 0)
     state = {"step": jnp.zeros((), jnp.int32), "params": params, "opt_state": spec.optimizer().init(params)}
     frozen = reference_copy(params, cfg.dtype)
+    if not cfg.scan_layers:  # as DPOTrainer does
+        frozen = split_reference(frozen)
     rng = np.random.default_rng(0)
     ids = rng.integers(3, cfg.vocab_size, (pairs, 2, seq), dtype=np.int32)
     loss_mask = np.zeros((pairs, 2, seq), bool)

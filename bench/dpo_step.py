@@ -139,7 +139,10 @@ def main():
     # same cores (a run that measured the matmul peak first saw TRL 5x slower than usual).
     if not args.skip_trl:
         results["TRL float32"] = trl(model_dir, records, args.trl_steps)
-    print(f"device: {jax.devices()[0].device_kind}, {jax.device_count()} device(s)")
+    from refuseu_jax.allocator import loaded_allocator
+
+    print(f"device: {jax.devices()[0].device_kind}, {jax.device_count()} device(s); allocator: {loaded_allocator()} "
+          f"(TRL and ours alike: one process)")
     peak_bf16, peak_f32 = matmul_peak(jnp.bfloat16), matmul_peak(jnp.float32)
     for dtype in ("float32", "bfloat16"):
         for scan_layers in (True, False):
@@ -179,4 +182,7 @@ def main():
 
 
 if __name__ == "__main__":
+    from refuseu_jax.allocator import use_tcmalloc
+
+    use_tcmalloc()  # as the `refuseu` command does; REFUSEU_TCMALLOC=0 measures glibc malloc
     main()

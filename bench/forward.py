@@ -25,6 +25,8 @@ def timed(fn, repeats: int) -> tuple[float, float]:
 
 
 def main():
+    from refuseu_jax.allocator import loaded_allocator
+
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default="smollm2-135m")
     ap.add_argument("--batch", type=int, default=8)
@@ -63,7 +65,7 @@ def main():
     ours_s = timed(lambda: jax.block_until_ready(forward(ours, jids, jmask)), args.repeats)
     tokens = args.batch * args.seq
     print(f"SmolLM2-135M forward, batch {args.batch} x {args.seq} tokens, {jax.device_count()} JAX device(s) "
-          f"({jax.devices()[0].platform}), torch threads {torch.get_num_threads()}")
+          f"({jax.devices()[0].platform}), torch threads {torch.get_num_threads()}, allocator {loaded_allocator()}")
     for label, (best, median) in ((f"ours ({args.dtype})", ours_s), ("transformers (float32)", theirs_s)):
         print(f"{label:24s}: best {best * 1e3:8.1f} ms = {tokens / best:7.0f} tokens/s, "
               f"median {median * 1e3:8.1f} ms = {tokens / median:7.0f} tokens/s")
@@ -72,4 +74,7 @@ def main():
 
 
 if __name__ == "__main__":
+    from refuseu_jax.allocator import use_tcmalloc
+
+    use_tcmalloc()  # as the `refuseu` command does; REFUSEU_TCMALLOC=0 measures glibc malloc
     main()

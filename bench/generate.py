@@ -101,6 +101,8 @@ def bench_transformers(model_dir, prompts_ids, new_tokens, pad_id, dtype):
 
 
 def main():
+    from refuseu_jax.allocator import loaded_allocator
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="smollm2-135m")
     parser.add_argument("--batch", type=int, default=8)
@@ -143,6 +145,7 @@ def main():
         # Other processes on the machine distort both sides (torch's OpenMP threads suffer most): check these.
         "load_average_1min_before_after": [round(load_before, 2), round(os.getloadavg()[0], 2)],
         "cpu_count": os.cpu_count(),
+        "allocator": loaded_allocator(),  # both sides run in this one process
     }
     if not args.skip_transformers:
         report["transformers_tokens_per_s"] = round(theirs["tokens_per_s"], 1)
@@ -158,4 +161,7 @@ def main():
 
 
 if __name__ == "__main__":
+    from refuseu_jax.allocator import use_tcmalloc
+
+    use_tcmalloc()  # as the `refuseu` command does; REFUSEU_TCMALLOC=0 measures glibc malloc
     main()

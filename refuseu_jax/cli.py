@@ -31,5 +31,13 @@ main.add_command(export_run)
 main.add_command(quickstart)
 
 
-if __name__ == "__main__":
+def run():
+    """The `refuseu` console script: `main` under tcmalloc where the machine has it (see refuseu_jax.allocator)."""
+    from refuseu_jax.allocator import use_tcmalloc
+
+    use_tcmalloc()
     main()
+
+
+if __name__ == "__main__":
+    run()
