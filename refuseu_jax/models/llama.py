@@ -263,10 +263,15 @@ def _unstack_fwd(stacked, dtype):
     return unstack_layers(stacked, dtype), jax.tree.map(lambda x: jnp.zeros((0,), x.dtype), stacked)
 
 
+def stack_leaves(arrays) -> jax.Array:
+    """jnp.stack of same-dtype arrays; 16-bit floats moved as uint16 (see `as_uint16`)."""
+    return from_uint16(jnp.stack([as_uint16(a) for a in arrays]), arrays[0])
+
+
 def _unstack_bwd(dtype, like, layer_grads):
     def stack(ref, *grads):
         if ref.dtype.itemsize == 2:
-            return from_uint16(jnp.stack([as_uint16(g.astype(ref.dtype)) for g in grads]), ref)
+            return stack_leaves([g.astype(ref.dtype) for g in grads])
         return jnp.stack([g.astype(ref.dtype) for g in grads])  # widening fused into the concatenation
 
     return (jax.tree.map(stack, like, *layer_grads),)

@@ -32,7 +32,7 @@ from jax.sharding import PartitionSpec as P
 from data_tools.configuration import to_dict
 from data_tools.errors import UserError
 from refuseu_jax.models.config import ModelConfig, get_preset
-from refuseu_jax.models.llama import abstract_model, as_uint16, from_uint16, init_model, split_layers, unstack_layers
+from refuseu_jax.models.llama import abstract_model, init_model, split_layers, stack_leaves, unstack_layers
 from refuseu_jax.parallel import BATCH_AXES, PARTITION_RULES, make_mesh, param_shardings
 from refuseu_jax.train import batches as B
 from refuseu_jax.train.checkpointing import RunCheckpoints
@@ -326,11 +326,10 @@ def layer_copies(spec: StepSpec, trainable):
 
 def stack_layer_grads(grads, trainable):
     """Gradients of `layer_copies(trainable)` -> the trainable tree's structure: per-layer gradients stacked
-    (16-bit ones moved as uint16, see `as_uint16`), every leaf in its parameter's dtype (a widening XLA fuses
+    (`stack_leaves`), every leaf in its parameter's dtype (a widening XLA fuses
     into the optimizer's reads)."""
     if isinstance(grads["layers"], tuple):
-        stack = lambda *gs: from_uint16(jnp.stack([as_uint16(g) for g in gs]), gs[0])  # noqa: E731
-        grads = {**grads, "layers": jax.tree.map(stack, *grads["layers"])}
+        grads = {**grads, "layers": jax.tree.map(lambda *gs: stack_leaves(gs), *grads["layers"])}
     return jax.tree.map(lambda g, p: g.astype(p.dtype), grads, trainable)
 
 
