@@ -15,6 +15,14 @@ from data_tools.errors import UserError
 from data_tools.taxonomy import (ATTACK_STYLE_NAMES, HIGH_RESOURCE, LANGUAGES, check_languages, get_style,
                                    get_taxonomy, mix_languages)
 
+def _named(key: str, check, value):
+    """`check(value)`, its error prefixed with the config key that holds the value."""
+    try:
+        return check(value)
+    except UserError as err:
+        raise UserError(f"key '{key}': {err}") from None
+
+
 CHAT_ROLES = ("generator", "refuser", "complier", "llama_guard", "polyguard", "adjudicator")
 
 
@@ -98,7 +106,8 @@ class MixConfig:
     names: list[str] = field(default_factory=list)
     # The paper's high-resource mix; a config value so a study can move a language across the line.
     high_resource: list[str] = field(default_factory=lambda: list(HIGH_RESOURCE))
-    # Multi-language mixes are cut to the size of their smallest language so no language dominates.
+    # "balanced" always has equal counts per language; this cuts high_resource and no_en the same way, so no
+    # language dominates them either. The trainer's `data.balance` means the same; keep the two equal.
     balance: bool = True
 
 
@@ -140,10 +149,10 @@ class BuildConfig:
         # Validated here so that a bad value is reported against its config key before anything runs.
         check_languages(self.langs, where="key 'langs'")
         taxonomy = get_taxonomy(self.taxonomy)
-        for category in self.categories:
-            taxonomy.get(category)
-        for style in self.styles:
-            get_style(style)
+        for i, category in enumerate(self.categories):
+            _named(f"categories[{i}]", taxonomy.get, category)
+        for i, style in enumerate(self.styles):
+            _named(f"styles[{i}]", get_style, style)
         check_languages(self.mix.high_resource, where="key 'mix.high_resource'")
         built = set(self.languages)
         for name in self.mix.names:

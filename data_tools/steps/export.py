@@ -22,9 +22,11 @@ from pathlib import Path
 
 import datasets
 
+from data_tools.errors import UserError
 from data_tools.schema import write_jsonl_atomic
 from data_tools.steps.card import render_card
 from data_tools.steps.layout import current_umask, mix_slug, read_step_records, write_text_atomic
+from data_tools.steps.leakage import find_leaks
 from data_tools.steps.mix import default_mix_names
 
 ARROW_COLUMNS = ("id", "source_id", "lang", "category", "style", "group", "prompt", "chosen", "rejected", "split",
@@ -53,6 +55,11 @@ def dataset_dict(train: list[dict], test: list[dict]):
 def run_export(ctx) -> dict:
     cfg, build = ctx.cfg, ctx.build
     records = read_step_records(build.split, "split")
+    leaks = find_leaks(records)
+    if leaks:
+        more = f" (and {len(leaks) - 3} more)" if len(leaks) > 3 else ""
+        raise UserError(f"{build.split}: {len(leaks)} train record(s) leak the test split, nothing exported: "
+                        f"{'; '.join(leaks[:3])}{more}; rerun `refuseu-data split`")
     train = [r for r in records if r["split"] == "train"]
     test = [r for r in records if r["split"] == "test"]
     mix_names = cfg.mix.names or default_mix_names(cfg.languages, tuple(cfg.mix.high_resource))

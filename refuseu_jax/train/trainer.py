@@ -107,7 +107,7 @@ def prepare_pairs(cfg: TrainConfig, tokenizer, records=None) -> tuple[list[B.Enc
     path = data_path(cfg.data.path)
     records = read_records(path) if records is None else records
     selected = B.select_records(records, split=cfg.data.split, mix=cfg.data.mix, languages=cfg.data.languages,
-                                high_resource=cfg.data.high_resource, source=path)
+                                high_resource=cfg.data.high_resource, balance=cfg.data.balance, source=path)
     if cfg.data.limit is not None and cfg.data.limit < len(selected):
         order = np.random.default_rng(cfg.data.shuffle_seed).permutation(len(selected))
         selected = [selected[i] for i in sorted(order[: cfg.data.limit])]

@@ -20,7 +20,7 @@ from data_tools.clients.cache import canonical_json
 from data_tools.schema import read_records
 from data_tools.taxonomy import LANGUAGES
 from tests.data_tools.build_env import CATEGORIES, PER_CELL, STYLES, TEST_PER_CATEGORY, write_config
-from tests.data_tools.fake_services import build_responder, deepl_translator
+from tests.data_tools.fake_services import SamePromptForEveryCategory, build_responder, deepl_translator
 from tests.servers.deepl_server import DeepLServer
 from tests.servers.openai_server import OpenAIServer
 
@@ -296,3 +296,62 @@ def test_transient_faults_are_retried_and_do_not_change_the_dataset(built, tmp_p
     assert retries and int(retries.group(1)) >= 40                    # the totals line counts them
     mine = (tmp_path / "out" / "export" / "refuseu.jsonl").read_text()
     assert mine == (built["dir"] / "export" / "refuseu.jsonl").read_text()
+
+
+def test_trainer_and_export_pick_the_same_records_for_every_mix(built):
+    """`balanced` (and every other mix) means the same records in the export's mixes/ and in the trainer reading
+    the full export: both call data_tools.steps.mix.select_mix."""
+    import datasets
+
+    from refuseu_jax.train.batches import select_records
+
+    records = read_records(built["dir"] / "export" / "refuseu")
+    mixes = built["dir"] / "export" / "mixes"
+    for mix in ("balanced", "high_resource", "en_only", "no_en", "single:sl"):
+        exported = datasets.load_from_disk(str(mixes / mix.replace(":", "-")))["train"]["id"]
+        trained = [r["id"] for r in select_records(records, split="train", mix=mix)]
+        assert sorted(trained) == sorted(exported), mix
+        if mix == "balanced":
+            assert len(set(Counter(r["lang"] for r in select_records(records, split="train", mix=mix)).values())) == 1
+    # reading the exported mix itself selects it unchanged
+    mix_records = read_records(mixes / "balanced")
+    assert sorted(r["id"] for r in select_records(mix_records, split="train", mix="balanced")) == sorted(
+        r["id"] for r in mix_records if r["split"] == "train")
+
+
+def test_a_generator_repeating_itself_across_categories_leaks_nothing(tmp_path, monkeypatch):
+    from data_tools.steps.dedup import normalise
+
+    monkeypatch.setenv(KEY_ENV, KEY)
+    generator = SamePromptForEveryCategory(per_cell=PER_CELL)
+    with OpenAIServer(responder=generator) as oa, DeepLServer(translator=deepl_translator) as dl:
+        config = write_config(tmp_path / "build.yaml", oa.url, dl.url, KEY_ENV, langs=["en", "de", "lv"])
+        result = CliRunner().invoke(main, ["build", "-b", str(tmp_path / "out"), "-c", str(config)])
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "out" / "reports" / "generate.json").read_text())["result"]
+    assert report["dropped"]["exact_duplicate"] >= 2 * len(STYLES) * PER_CELL   # the repeats were there, and went
+    records = read_records(tmp_path / "out" / "export" / "refuseu.jsonl")
+    for lang in ("en", "de", "lv"):
+        texts = {s: {normalise(r["prompt"][0]["content"]) for r in records if r["lang"] == lang and r["split"] == s}
+                 for s in ("train", "test")}
+        assert texts["train"] and texts["test"] and not texts["train"] & texts["test"], lang
+        assert len({normalise(r["prompt"][0]["content"]) for r in records if r["lang"] == lang}) == sum(
+            r["lang"] == lang for r in records)
+
+
+def test_export_refuses_a_split_with_leakage(built, tmp_path):
+    import shutil
+
+    build_dir = tmp_path / "out"
+    shutil.copytree(built["dir"], build_dir, ignore=shutil.ignore_patterns("cache.sqlite", "export"))
+    rows = [json.loads(line) for line in (build_dir / "split.jsonl").read_text().splitlines()]
+    test_row = next(r for r in rows if r["split"] == "test")
+    train_row = next(r for r in rows if r["split"] == "train" and r["lang"] == test_row["lang"]
+                     and r["category"] != test_row["category"])
+    train_row["prompt"] = [{"role": "user", "content": "  " + test_row["prompt"][0]["content"].upper()}]
+    (build_dir / "split.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    result = CliRunner().invoke(main, ["export", "-b", str(build_dir)])
+    assert result.exit_code == 2, result.output
+    assert train_row["id"] in result.stderr and test_row["id"] in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not (build_dir / "export").exists()
