@@ -123,6 +123,20 @@ class EstimateConfig:
     avg_prompt_chars: int = 250
     avg_response_tokens: int = 300
     chars_per_token: float = 4.0
+    # Share of generated prompts whose pair passes the guard filter (prompt unsafe by both guards, refusal safe by
+    # both, compliance unsafe by one). The dry run checks that `generate.per_cell` x this rate can fill
+    # `split.test_per_category` and reports the pairs per language it expects. A build measures it:
+    # reports/filter.json, kept / pairs (`refuseu-data stats` prints it).
+    survival_rate: float = 0.5
+    # Share of generator answers dropped before the filter (duplicates, wrong language, too long) and asked for
+    # again in top-up rounds; the estimate counts those rounds' calls with it.
+    generation_drop_rate: float = 0.2
+
+    def __post_init__(self):
+        if not 0.0 < self.survival_rate <= 1.0:
+            raise ValueError(f"survival_rate must be in (0, 1], got {self.survival_rate}")
+        if not 0.0 <= self.generation_drop_rate < 1.0:
+            raise ValueError(f"generation_drop_rate must be in [0, 1), got {self.generation_drop_rate}")
 
 
 @dataclass(frozen=True)

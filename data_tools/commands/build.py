@@ -90,7 +90,11 @@ def build(cfg, build, use_cache, dry_run):
         from data_tools.steps.keys import missing_keys
         from data_tools.steps.pipeline import build_order
 
-        click.echo(format_estimate(estimate_with_cache(cfg, build)))
+        from data_tools.steps.estimate import check_fill
+
+        est = estimate_with_cache(cfg, build)
+        click.echo(format_estimate(est))
+        check_fill(cfg, est["expected"])   # after the table, so the numbers it refers to are on screen
         missing = missing_keys(cfg, build_order(cfg.mode))
         if missing:
             click.echo(f"missing key variables (the build would stop before calling anything): {', '.join(missing)}")

@@ -270,16 +270,24 @@ def test_dry_run_of_a_finished_build_prices_only_what_is_not_cached(built):
     from data_tools.steps.layout import BuildDir
 
     build = BuildDir(built["dir"])
-    done = estimate_with_cache(load_config(BuildConfig, build.config), build)
+    # no top-up rounds assumed: the first round's calls are all in the cache (the build made a few more)
+    first_round = ["estimate.generation_drop_rate=0"]
+    done = estimate_with_cache(load_config(BuildConfig, build.config, first_round), build)
     for role in ("generator", "refuser", "complier"):
         assert done["roles"][role]["cached"] == done["roles"][role]["calls"]
         assert done["roles"][role]["cost_usd"] == 0.0
     assert done["roles"]["translator"]["characters_to_pay"] == 0 < done["roles"]["translator"]["characters"]
-    bigger = estimate_with_cache(load_config(BuildConfig, build.config, ["generate.per_cell=4"]), build)
+    bigger = estimate_with_cache(load_config(BuildConfig, build.config, ["generate.per_cell=4", *first_round]), build)
     assert bigger["roles"]["generator"]["calls"] == 2 * done["roles"]["generator"]["calls"]
     assert bigger["roles"]["generator"]["cost_usd"] > 0
     result = CliRunner().invoke(main, ["build", "-b", str(built["dir"]), "--dry-run"])
     assert result.exit_code == 0 and "estimated total" in result.output
+    # `stats` measures what the dry run assumes: the share of pairs the filter kept
+    filtered = json.loads((built["dir"] / "reports" / "filter.json").read_text())["result"]
+    stats = CliRunner().invoke(main, ["stats", "-b", str(built["dir"])])
+    assert stats.exit_code == 0, stats.output
+    assert (f"filter survival measured: {filtered['kept']} of {filtered['pairs']} pairs kept = "
+            f"{filtered['kept'] / filtered['pairs']:.3f}") in stats.output
 
 
 def test_transient_faults_are_retried_and_do_not_change_the_dataset(built, tmp_path, monkeypatch):
