@@ -157,7 +157,9 @@ def merge_lora(base: dict, lora: dict, scale: float) -> dict:
 
 
 def make_schedule(o: OptimSpec, total_steps: int):
-    warmup = int(round(o.warmup_ratio * total_steps))
+    # Rounded up, as transformers' TrainingArguments.get_warmup_steps does for TRL: the same warmup length, so
+    # the learning rate of every step equals TRL's (tests/refuseu_jax/train/test_paper_configs.py).
+    warmup = math.ceil(o.warmup_ratio * total_steps)
     rest = max(total_steps - warmup, 1)
     decay = {
         "constant": optax.constant_schedule(o.learning_rate),
