@@ -65,7 +65,6 @@ class PerspectiveConfig:
     max_retries: int = 6
     backoff_s: float = 1.0
     max_backoff_s: float = 60.0
-    price_per_1k: float | None = None   # USD per 1,000 requests, for the summary; Perspective itself is free
 
     def __post_init__(self):
         if not self.base_url.startswith(("http://", "https://")):

@@ -1,0 +1,1 @@
+"""External toxicity benchmarks in `refuseu eval`: PolygloToxicityPrompts and RTP-LX, from local files."""
