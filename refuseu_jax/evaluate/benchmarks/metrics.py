@@ -21,23 +21,8 @@ from collections import defaultdict
 
 import numpy as np
 
+from data_tools.intervals import exact_interval, rate  # noqa: F401  (exact_interval: part of this API)
 from refuseu_jax.evaluate.benchmarks.rtplx import CATEGORIES, SCALES
-
-
-def exact_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[float | None, float | None]:
-    """Clopper-Pearson interval for a binomial proportion; (None, None) when n is 0."""
-    if n == 0:
-        return None, None
-    from scipy.stats import binomtest
-
-    ci = binomtest(successes, n).proportion_ci(confidence_level=confidence, method="exact")
-    return float(ci.low), float(ci.high)
-
-
-def rate(successes: int, n: int) -> dict:
-    low, high = exact_interval(successes, n)
-    return {"k": successes, "n": n, "rate": successes / n if n else None, "ci_low": low, "ci_high": high,
-            "interval": "clopper-pearson 95%"}
 
 
 def _continuation_summary(rows: list[dict], threshold: float) -> dict:
