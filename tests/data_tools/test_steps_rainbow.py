@@ -162,48 +162,56 @@ def test_rainbow_without_target_or_judge_is_a_config_error(tmp_path):
     assert result.exit_code == 2 and "key 'endpoints.judge'" in result.output
 
 
-def _run(config: Path, build_dir: Path, kill_after: float | None, command: str = "build"):
+def _run(config: Path, build_dir: Path, server=None, kill_at_requests: int | None = None, command: str = "build"):
+    """`refuseu-data COMMAND` in its own process; with `kill_at_requests`, SIGKILL it as soon as the server has
+    counted that many chat requests (a kill inside the loop on any machine speed, unlike a fixed delay)."""
     import os
     import signal
     import subprocess
     import sys
+    import time
 
     exe = Path(sys.executable).parent / "refuseu-data"
     env = dict(os.environ, **{KEY_ENV: KEY})
     proc = subprocess.Popen([str(exe), command, "-b", str(build_dir), "-c", str(config)], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    try:
-        out, _ = proc.communicate(timeout=kill_after if kill_after is not None else 180)
-        return proc.returncode, out.decode()
-    except subprocess.TimeoutExpired:
-        proc.send_signal(signal.SIGKILL)
-        out, _ = proc.communicate()
-        return None, out.decode()
+    if kill_at_requests is not None:
+        deadline = time.monotonic() + 180
+        while proc.poll() is None and server.request_count < kill_at_requests and time.monotonic() < deadline:
+            time.sleep(0.005)
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            out, _ = proc.communicate()
+            return None, out.decode()
+    out, _ = proc.communicate(timeout=180)
+    return proc.returncode, out.decode()
 
 
 @pytest.mark.slow
 def test_kill_minus_nine_mid_archive_then_rerun(rainbow_built, tmp_path):
-    """Killed twice in the archive loop at seeded random moments, then rerun: the same archive and dataset, and no
-    call made twice except the ones in flight at a kill (one role's concurrency window per kill)."""
+    """Killed twice inside the archive loop at seeded random points, then rerun: the same archive and dataset, and
+    no call made twice except the ones in flight at a kill (one role's concurrency window per kill)."""
     import random
 
     rng = random.Random(11)
     with OpenAIServer(responder=build_responder, api_key=KEY) as oa, DeepLServer(translator=deepl_translator) as dl:
-        oa.latency_s = 0.06          # the loop's rounds take long enough to be killed inside
+        oa.latency_s = 0.02
         config = rainbow_config(tmp_path / "build.yaml", oa, dl)
         build_dir = tmp_path / "out"
-        code, output = _run(config, build_dir, None, command="translate")
+        code, output = _run(config, build_dir, command="translate")
         assert code == 0, output
         killed = 0
-        for seconds in (rng.uniform(2.5, 4.0), rng.uniform(2.5, 5.0)):
-            code, _ = _run(config, build_dir, kill_after=seconds, command="generate")
+        for _ in range(2):
+            code, _ = _run(config, build_dir, oa, kill_at_requests=oa.request_count + rng.randint(15, 70),
+                           command="generate")
             killed += code is None
-        code, output = _run(config, build_dir, kill_after=None)
+        paid_before_rerun = oa.request_count
+        code, output = _run(config, build_dir)
         assert code == 0, output
         bodies = Counter(canonical_json(b) for b in oa.requests)
-    assert killed >= 1, "no run was killed inside the archive loop; the kill times are too late for this machine"
+    assert killed == 2 and paid_before_rerun > 0
     reference = rainbow_built["dir"]
     assert (build_dir / "prompts.jsonl").read_text() == (reference / "prompts.jsonl").read_text()
     assert (build_dir / "export" / "refuseu.jsonl").read_text() == (reference / "export" / "refuseu.jsonl").read_text()
-    assert set(bodies) == set(rainbow_built["bodies"])
-    assert sum(n - 1 for n in bodies.values()) <= 16 * killed
+    assert set(bodies) == set(rainbow_built["bodies"])           # the very same requests as the uninterrupted build
+    assert sum(n - 1 for n in bodies.values()) <= 16 * killed    # repeats: only calls in flight at a kill
