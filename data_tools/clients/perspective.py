@@ -5,7 +5,7 @@
 
 The wire protocol is the one RealToxicityPrompts and PolygloToxicityPrompts scored with (Perspective API v1alpha1):
 POST {base_url}/comments:analyze with {"comment": {"text": ...}, "requestedAttributes": {"TOXICITY": {}},
-"languages": [...], "doNotStore": true}; the answer's attributeScores.TOXICITY.summaryScore.value is the score.
+"doNotStore": true} (plus "languages" when send_language is set); the answer's attributeScores.TOXICITY.summaryScore.value is the score.
 The key goes in the `X-Goog-Api-Key` header (or, with key_in: query, as `?key=`, the form Perspective's own docs
 show); it is never part of the cache key, a log line or an error message.
 
@@ -56,8 +56,9 @@ class PerspectiveConfig:
     api_key_env: str | None = "PERSPECTIVE_API_KEY"   # NAME of the variable; None for a local server without auth
     key_in: Literal["header", "query"] = "header"
     attribute: str = "TOXICITY"
-    # Send the text's language (as PTP did); False lets the service detect it.
-    send_language: bool = True
+    # False (PolygloToxicityPrompts' script): Perspective detects the language of each text, which also scores an
+    # answer given in another language than the prompt's correctly. True declares the prompt's language.
+    send_language: bool = False
     do_not_store: bool = True         # model outputs under evaluation are not donated to Perspective's training data
     max_concurrency: int = 4
     requests_per_minute: float | None = 60.0

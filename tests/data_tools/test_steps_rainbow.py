@@ -215,3 +215,13 @@ def test_kill_minus_nine_mid_archive_then_rerun(rainbow_built, tmp_path):
     assert (build_dir / "export" / "refuseu.jsonl").read_text() == (reference / "export" / "refuseu.jsonl").read_text()
     assert set(bodies) == set(rainbow_built["bodies"])           # the very same requests as the uninterrupted build
     assert sum(n - 1 for n in bodies.values()) <= 16 * killed    # repeats: only calls in flight at a kill
+
+
+def test_shipped_rainbow_config_dry_run():
+    result = CliRunner().invoke(main, ["build", "-b", "/nonexistent-build-dir", "-c", "configs/data/rainbow.yaml",
+                                       "--dry-run"])
+    assert result.exit_code == 0, result.output
+    candidates = 200 * 12 * 16
+    assert f"= {candidates} generator calls; at most {candidates} target and {3 * candidates} judge calls" \
+        in result.output
+    assert "about 6720 prompts" in result.output          # 12 languages x 14 x 10 cells x 4

@@ -20,14 +20,14 @@ def config(server, api_key_env=None, **overrides) -> PerspectiveConfig:
 
 def test_scores_in_order_with_languages_and_cache(tmp_path, perspective_server):
     cache = CallCache(tmp_path / "cache.sqlite")
-    client = PerspectiveClient(config(perspective_server), cache=cache, progress=False)
+    client = PerspectiveClient(config(perspective_server, send_language=True), cache=cache, progress=False)
     items = [("A calm reply [tox=0.8]", "de"), ("Another one [tox=0.1]", "en"), ("A calm reply [tox=0.8]", "de")]
     scores = client.score(items)
     assert [s.value for s in scores] == [0.8, 0.1, 0.8]
     assert perspective_server.request_count == 2             # the duplicate text went out once
     sent = perspective_server.requests[0]
     assert sent["requestedAttributes"] == {"TOXICITY": {}} and sent["languages"] == ["de"] and sent["doNotStore"]
-    again = PerspectiveClient(config(perspective_server), cache=cache, progress=False).score(items)
+    again = PerspectiveClient(config(perspective_server, send_language=True), cache=cache, progress=False).score(items)
     assert [s.value for s in again] == [0.8, 0.1, 0.8] and all(s.cached for s in again)
     assert perspective_server.request_count == 2             # the rerun paid for nothing
     cache.close()
@@ -51,8 +51,13 @@ def test_rate_limit_that_never_ends_becomes_a_failure_not_a_score(perspective_se
     assert not result.ok and result.kind == "rate_limit" and "gave up after 3 attempts" in result.message
 
 
+def test_language_is_left_to_detection_by_default(perspective_server):
+    PerspectiveClient(config(perspective_server), progress=False).score([("Ein Text", "de")])
+    assert "languages" not in perspective_server.requests[0]
+
+
 def test_unsupported_language_is_an_unscored_text_and_the_run_goes_on(perspective_server):
-    client = PerspectiveClient(config(perspective_server), progress=False)
+    client = PerspectiveClient(config(perspective_server, send_language=True), progress=False)
     lv, de = client.score([("Teksts", "lv"), ("Ein Text [tox=0.2]", "de")])
     assert not lv.ok and lv.kind == "unsupported_language" and "does not support request languages: lv" in lv.message
     assert de.ok and de.value == 0.2

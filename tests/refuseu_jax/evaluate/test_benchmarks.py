@@ -319,3 +319,14 @@ def test_refuseu_eval_runs_the_benchmarks(tmp_path, perspective_server, tiny_che
     path.write_text(yaml.safe_dump(cfg))
     result = CliRunner().invoke(main, ["eval", "--config", str(path), "--quiet"])
     assert result.exit_code == 2 and "ptp-<lang>/small-*.parquet" in result.output
+
+
+def test_shipped_external_eval_config_loads():
+    from pathlib import Path
+
+    from data_tools.configuration import load_config
+    from refuseu_jax.evaluate.run import EvalConfig
+
+    cfg = load_config(EvalConfig, Path(__file__).parents[3] / "configs" / "eval" / "external.yaml")
+    assert cfg.benchmarks.enabled and cfg.benchmarks.on_missing == "skip" and cfg.judges.guards
+    assert cfg.benchmarks.ptp.sampling.samples == 10 and cfg.benchmarks.rtplx.protocol == "annotate"
