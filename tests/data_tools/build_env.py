@@ -37,8 +37,6 @@ def write_config(path: Path, openai_url: str, deepl_url: str, key_env: str, **ov
             "llama_guard": endpoint(openai_url, "llama-guard-3", key_env),
             "polyguard": endpoint(openai_url, "polyguard-qwen", key_env),
             "adjudicator": endpoint(openai_url, "adjudicator", key_env),
-            "target": endpoint(openai_url, "target-ablated", key_env),
-            "judge": endpoint(openai_url, "judge-model", key_env),
             "translator": {"server_url": deepl_url, "api_key_env": key_env, "formality": "prefer_less",
                            "timeout_s": 30.0, "backoff_s": 0.01, "max_backoff_s": 0.05, "price_per_mchar": 25.0},
         },

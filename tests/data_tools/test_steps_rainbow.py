@@ -14,7 +14,8 @@ from click.testing import CliRunner
 from data_tools.cli import main
 from data_tools.clients.cache import canonical_json
 from data_tools.schema import read_records
-from tests.data_tools.build_env import write_config
+from tests.data_tools.build_env import endpoint
+from tests.data_tools.build_env import write_config as write_base_config
 from tests.data_tools.fake_services import build_responder, deepl_translator
 from tests.servers.deepl_server import DeepLServer
 from tests.servers.openai_server import OpenAIServer
@@ -22,6 +23,18 @@ from tests.servers.openai_server import OpenAIServer
 KEY_ENV, KEY = "REFUSEU_RAINBOW_TEST_KEY", "sk-rainbow-4e8a1c2b-NEVER-WRITTEN"
 LANGS, CATEGORIES, STYLES = ["en", "de", "lv"], ["S1", "S2"], ["Slang", "Role Play"]
 ROUNDS, BATCH, ARCHIVE = 4, 4, 2
+
+
+def write_config(path: Path, openai_url: str, deepl_url: str, key_env: str, **overrides) -> Path:
+    """The build tests' config with the two roles rainbow adds: the target model and the judge."""
+    import yaml
+
+    write_base_config(path, openai_url, deepl_url, key_env, **overrides)
+    data = yaml.safe_load(path.read_text())
+    data["endpoints"]["target"] = endpoint(openai_url, "target-ablated", key_env)
+    data["endpoints"]["judge"] = endpoint(openai_url, "judge-model", key_env)
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return path
 
 
 def rainbow_config(path: Path, oa, dl, **rainbow) -> Path:
