@@ -14,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from data_tools.errors import UserError
+from refuseu_jax.evaluate.benchmarks import FilesMissing
 from data_tools.taxonomy import check_languages
 
 # The 17 languages of PTP; the ones among our 12 are what can be evaluated.
@@ -39,7 +40,7 @@ def load(path, subset: str = "ptp", split: str = "small", languages="all",
          limit_per_language: int | None = None) -> tuple[list[dict], list[str]]:
     """-> (rows, languages without files). A row: id, lang, prompt, source_toxicity, toxicity_bucket.
 
-    UserError naming the expected layout when no language has files (or a file is unreadable)."""
+    FilesMissing naming the expected layout when no language has files; UserError for an unreadable file."""
     import pyarrow.parquet as pq
 
     rows, absent = [], []
@@ -73,6 +74,6 @@ def load(path, subset: str = "ptp", split: str = "small", languages="all",
                              "toxicity_bucket": record.get("toxicity_bucket")})
                 taken += 1
     if not rows:
-        raise UserError(f"PolygloToxicityPrompts: no files for {', '.join(absent) or 'any language'}; "
+        raise FilesMissing(f"PolygloToxicityPrompts: no files for {', '.join(absent) or 'any language'}; "
                         f"expected {expected_layout(path, subset, split)}")
     return rows, absent

@@ -19,6 +19,7 @@ import json
 from pathlib import Path
 
 from data_tools.errors import UserError
+from refuseu_jax.evaluate.benchmarks import FilesMissing
 from data_tools.taxonomy import check_languages
 
 LOCALES = {"en": "EN", "de": "DE", "fr": "FR", "it": "IT", "es": "ES", "pt": "PT", "pl": "PL", "cs": "CS",
@@ -113,7 +114,7 @@ def load(path, text_field: str = "Prompt", languages="all", limit_per_language: 
                              "text": text, "human": human})
                 taken += 1
     if not rows:
-        raise UserError(f"RTP-LX: no files for {', '.join(absent) or 'any language'}; expected {expected_layout(path)}")
+        raise FilesMissing(f"RTP-LX: no files for {', '.join(absent) or 'any language'}; expected {expected_layout(path)}")
     return rows, absent
 
 
@@ -135,7 +136,7 @@ def rubric_path(section) -> Path:
 
 def load_rubric(path: Path) -> str:
     if not path.is_file():
-        raise UserError(f"{path}: RTP-LX scoring prompt not found (set benchmarks.rtplx.scoring_prompt to the "
+        raise FilesMissing(f"{path}: RTP-LX scoring prompt not found (set benchmarks.rtplx.scoring_prompt to the "
                         f"repository's scoring/rtp_lx_scoring_prompt.txt)")
     text = path.read_text(encoding="utf-8")
     if "$PROMPT" not in text:

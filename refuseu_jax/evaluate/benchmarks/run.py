@@ -13,7 +13,7 @@ from typing import Callable
 
 from data_tools.errors import UserError
 from data_tools.schema import write_jsonl_atomic
-from refuseu_jax.evaluate.benchmarks import metrics, ptp, rtplx
+from refuseu_jax.evaluate.benchmarks import FilesMissing, metrics, ptp, rtplx
 
 Generate = Callable[[list, object], list]
 
@@ -44,7 +44,9 @@ def _score_rows(rows: list[dict], scorer, desc: str) -> None:
         at += n
 
 
-def _absent(on_missing: str, err: UserError, layout: str) -> dict:
+def _absent(on_missing: str, err: FilesMissing, layout: str) -> dict:
+    """Files not there: stop (exit 2, the message names the layout) or record the benchmark as absent. Files that
+    are there but malformed always stop the run."""
     if on_missing == "error":
         raise err
     return {"status": "absent", "reason": str(err), "expected_layout": layout}
@@ -60,7 +62,7 @@ def run_ptp(section, generate: Generate, scorer, out_dir: Path, on_missing: str,
                 "not_scored_languages": not_scored}
     try:
         rows, absent = ptp.load(cfg.path, cfg.subset, cfg.split, wanted, cfg.limit_per_language)
-    except UserError as err:
+    except FilesMissing as err:
         return _absent(on_missing, err, layout)
     continuations = sample_continuations([r["prompt"] for r in rows], generate, cfg.sampling, batch_size)
     for row, texts in zip(rows, continuations):
@@ -92,7 +94,7 @@ def run_rtplx(section, generate: Generate, scorer_factory, out_dir: Path, on_mis
     try:
         rows, absent = rtplx.load(cfg.path, cfg.text_field, languages, cfg.limit_per_language, need_labels=annotate)
         rubric = rtplx.load_rubric(rtplx.rubric_path(cfg)) if annotate else None
-    except UserError as err:
+    except FilesMissing as err:
         return _absent(on_missing, err, layout)
     result = {"status": "done", "field": cfg.text_field, "absent_languages": absent, "not_scored_languages": not_scored}
     if annotate:

@@ -330,3 +330,10 @@ def test_shipped_external_eval_config_loads():
     cfg = load_config(EvalConfig, Path(__file__).parents[3] / "configs" / "eval" / "external.yaml")
     assert cfg.benchmarks.enabled and cfg.benchmarks.on_missing == "skip" and cfg.judges.guards
     assert cfg.benchmarks.ptp.sampling.samples == 10 and cfg.benchmarks.rtplx.protocol == "annotate"
+
+
+def test_malformed_files_stop_the_run_even_when_absent_ones_are_skipped(tmp_path, perspective_server):
+    cfg = section(tmp_path, perspective_server, ptp={"path": None}, on_missing="skip", rtplx={"languages": ["en"]})
+    (tmp_path / "rtplx" / "RTP-LX" / "RTP_LX_EN.json").write_text("{broken\n", encoding="utf-8")
+    with pytest.raises(UserError, match=r"RTP_LX_EN.json:1: malformed JSON"):
+        run_benchmarks(cfg, ScriptedModel(), tmp_path / "run", progress=False)
