@@ -43,7 +43,7 @@ def expected_yield(cfg: BuildConfig) -> dict:
     Every (language, category, style) group holds about per_cell x survival_rate pairs. Per category the split
     takes whole groups into test until it has `test_per_category`, cuts the surplus of those groups (in neither
     split), and must leave at least one group in train."""
-    per_group = cfg.generate.per_cell * cfg.estimate.survival_rate
+    per_group = _per_cell(cfg)[1] * cfg.estimate.survival_rate
     categories, styles = len(cfg.category_ids), len(cfg.style_names)
     target = cfg.split.test_per_category
     test_groups = math.ceil(target / per_group - 1e-9) if target else 0
@@ -52,7 +52,7 @@ def expected_yield(cfg: BuildConfig) -> dict:
     pairs = categories * (styles * per_group - cut)
     test = categories * target if fills else None
     return {"survival_rate": cfg.estimate.survival_rate, "prompts_per_language": categories * styles *
-            cfg.generate.per_cell, "pairs_per_group": per_group, "test_groups_per_category": test_groups,
+            _per_cell(cfg)[1], "pairs_per_group": per_group, "test_groups_per_category": test_groups,
             "styles": styles, "fills_split": fills, "pairs_per_language": int(pairs) if fills else None,
             "test_per_language": test, "train_per_language": int(pairs) - test if fills else None,
             "cut_per_language": round(categories * cut)}
@@ -68,11 +68,19 @@ def check_fill(cfg: BuildConfig, expected: dict | None = None) -> None:
         raise UserError(f"key 'styles': the split needs at least 2 attack styles (one test group and one train "
                         f"group per category), got {styles}")
     needed = math.ceil(target / ((styles - 1) * rate) - 1e-9)
+    key, per_cell = _per_cell(cfg)
     raise UserError(
-        f"key 'generate.per_cell': {cfg.generate.per_cell} prompts per cell x estimate.survival_rate {rate:g} = "
+        f"key '{key}': {per_cell} prompts per cell x estimate.survival_rate {rate:g} = "
         f"{expected['pairs_per_group']:g} pairs per (category, style) group, so split.test_per_category = {target} "
         f"needs {expected['test_groups_per_category']} of a category's {styles} style groups in test, and one must "
-        f"stay in train; raise generate.per_cell to at least {needed} or lower split.test_per_category")
+        f"stay in train; raise {key} to at least {needed} or lower split.test_per_category")
+
+
+def _per_cell(cfg: BuildConfig) -> tuple[str, int]:
+    """(config key, prompts per cell): a rainbow archive holds archive_size elites per cell."""
+    if cfg.generate.method == "rainbow":
+        return "generate.rainbow.archive_size", cfg.generate.rainbow.archive_size
+    return "generate.per_cell", cfg.generate.per_cell
 
 
 def estimate(cfg: BuildConfig, cache=None) -> dict:
@@ -84,7 +92,9 @@ def estimate(cfg: BuildConfig, cache=None) -> dict:
     taxonomy = get_taxonomy(cfg.taxonomy)
     seeds = read_seed_file(cfg.generate.seeds, taxonomy) if cfg.generate.seeds else packaged_seeds(taxonomy)
     gen_langs = 1 if cfg.mode == "parallel" else n_langs
-    prompts = n_langs * n_cells_per_lang * cfg.generate.per_cell
+    rainbow = cfg.generate.method == "rainbow"
+    per_cell = cfg.generate.rainbow.archive_size if rainbow else cfg.generate.per_cell   # rainbow: a full archive
+    prompts = n_langs * n_cells_per_lang * per_cell
     targets = [lang for lang in langs if lang != "en"]
     tok = lambda chars: int(chars / est.chars_per_token)  # noqa: E731
 
@@ -107,8 +117,13 @@ def estimate(cfg: BuildConfig, cache=None) -> dict:
         "llama_guard": (3 * prompts, tok(lg_chars), 5, cfg.endpoints.llama_guard),
         "polyguard": (3 * prompts, tok(pg_chars), 40, cfg.endpoints.polyguard),
     }
+    if rainbow:   # the archive loop asks the main generator only, in rounds of its own
+        roles = {k: v for k, v in roles.items() if not k.startswith("generator")}
+        roles.update(rainbow_roles(cfg, gen_langs, n_cells_per_lang, tok, gen_prompt_chars))
     out: dict = {"prompts": prompts, "cells": n_langs * n_cells_per_lang, "roles": {},
                  "generation_rounds": cfg.generate.max_rounds, "expected": expected_yield(cfg)}
+    if rainbow:
+        out["rainbow"] = rainbow_counts(cfg, gen_langs, n_cells_per_lang)
     for role, (calls, p_tok, c_tok, endpoint) in roles.items():
         key = (endpoint.endpoint_id, endpoint.model)
         stored = min(calls, cached.get(key, 0))
@@ -127,7 +142,7 @@ def estimate(cfg: BuildConfig, cache=None) -> dict:
             translator = DeepLTranslator(cfg.endpoints.translator, cache=cache, progress=False)
             to_pay = sum(translator.uncached_characters(texts, lang) for lang in targets)
     else:
-        characters = to_pay = n_cells_per_lang * cfg.generate.per_cell * est.avg_prompt_chars * len(targets)
+        characters = to_pay = n_cells_per_lang * per_cell * est.avg_prompt_chars * len(targets)
     price = cfg.endpoints.translator.price_per_mchar
     out["roles"]["translator"] = {"calls": None, "characters": characters, "characters_to_pay": to_pay,
                                   "model": "DeepL", "cost_usd": None if price is None else to_pay * price / 1e6}
@@ -135,6 +150,27 @@ def estimate(cfg: BuildConfig, cache=None) -> dict:
     out["cost_usd"] = sum(costs) if costs else None
     out["unpriced_roles"] = sorted(r for r, v in out["roles"].items() if v["cost_usd"] is None)
     return out
+
+
+def rainbow_counts(cfg: BuildConfig, gen_langs: int, cells_per_lang: int) -> dict:
+    """Calls of the archive loop: one mutation per candidate; at most one target answer per candidate, two
+    pairwise comparisons and one safety check by the judge (upper bounds: filtered candidates cost less)."""
+    rb = cfg.generate.rainbow
+    per_round = gen_langs * min(rb.batch, cells_per_lang)
+    candidates = rb.iterations * per_round
+    return {"rounds": rb.iterations, "languages": gen_langs, "per_round": per_round, "generator": candidates,
+            "target": candidates, "judge": 3 * candidates}
+
+
+def rainbow_roles(cfg: BuildConfig, gen_langs: int, cells_per_lang: int, tok, gen_prompt_chars: int) -> dict:
+    est, rb = cfg.estimate, cfg.generate.rainbow
+    counts = rainbow_counts(cfg, gen_langs, cells_per_lang)
+    answer_tokens = min(rb.target_max_tokens, est.avg_response_tokens)
+    judge_prompt = 2 * (est.avg_prompt_chars + answer_tokens * est.chars_per_token) + 600
+    return {"generator": (counts["generator"], tok(gen_prompt_chars + est.avg_prompt_chars), tok(est.avg_prompt_chars),
+                          cfg.endpoints.generator),
+            "target": (counts["target"], tok(est.avg_prompt_chars), answer_tokens, cfg.endpoints.target),
+            "judge": (counts["judge"], tok(judge_prompt), rb.judge_max_tokens, cfg.endpoints.judge)}
 
 
 def estimate_with_cache(cfg: BuildConfig, build) -> dict:
@@ -164,9 +200,16 @@ def format_estimate(est: dict) -> str:
     total = f"{est['cost_usd']:.2f} USD" if est["cost_usd"] is not None else "n/a"
     note = f" (no price configured for: {', '.join(est['unpriced_roles'])})" if est["unpriced_roles"] else ""
     lines.append(f"estimated total: {total}{note}")
-    lines.append(f"generation counts up to {est['generation_rounds']} rounds, each asking again for the "
-                 f"estimate.generation_drop_rate share the last one dropped; guard calls are an upper bound "
-                 f"(every prompt judged 3 times)")
+    if "rainbow" in est:
+        rb = est["rainbow"]
+        lines.append(f"rainbow: {rb['rounds']} rounds x {rb['per_round']} candidates ({rb['languages']} languages) = "
+                     f"{rb['generator']} generator calls; at most {rb['target']} target and {rb['judge']} judge calls "
+                     f"(2 comparisons + 1 safety check per candidate)")
+        lines.append("upper bound for guard calls (every prompt judged 3 times); prompts = a full archive")
+    else:
+        lines.append(f"generation counts up to {est['generation_rounds']} rounds, each asking again for the "
+                     f"estimate.generation_drop_rate share the last one dropped; guard calls are an upper bound "
+                     f"(every prompt judged 3 times)")
     exp = est["expected"]
     if exp["fills_split"]:
         lines.append(f"expected at estimate.survival_rate {exp['survival_rate']:g}: per language "

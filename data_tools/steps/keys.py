@@ -19,6 +19,9 @@ def roles_of_step(cfg, step: str) -> list[tuple[str, str | None]]:
     if step == "translate":
         return [("translator", ep.translator.api_key_env)] if set(cfg.languages) - {"en"} else []
     if step == "generate":
+        if cfg.generate.method == "rainbow":   # the archive loop: one generator, the target model and the judge
+            return [("generator", ep.generator.api_key_env), ("target", ep.target.api_key_env),
+                    ("judge", ep.judge.api_key_env)]
         return [("generator" if i == 0 else f"extra_generators[{i - 1}]", g.api_key_env)
                 for i, g in enumerate(ep.generators)]
     if step == "respond":
