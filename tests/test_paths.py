@@ -4,7 +4,7 @@
 - Every path a config's value names (data, models, run and output directories, inherited files) exists in the
   repository or is produced by a step: the dataset build's layout (BuildDir, for `build/`), a training config's
   run_dir/export_dir, an evaluation config's output_dir/name, a paper config's output directory, or a download
-  command (`--local-dir DIR`) written in some config.
+  command written in some config (`huggingface-cli download ... --local-dir DIR`, `git clone URL DIR`).
 - Every `build/...` path named in README, docs and scripts is part of the build's layout.
 - Every `runs/`, `checkpoints/` or `data/` path named in configs, scripts and the docs of the pipeline is produced
   as above. README.md and docs/evaluation.md are left out of this last check: their `refuseu report runs/eval/...`
@@ -66,8 +66,8 @@ def produced_roots() -> set[str]:
         elif kind == "paper":
             plan = build_plan(load_config(PaperConfig, path))
             roots |= {str(plan.paper.root)} | {str(u.directory) for u in plan.units}
-        for directory in re.findall(r"--local-dir (\S+)", path.read_text()):
-            roots.add(directory)
+        text = path.read_text()
+        roots |= set(re.findall(r"--local-dir (\S+)", text)) | set(re.findall(r"git clone \S+ (\S+)", text))
     return roots
 
 
