@@ -236,3 +236,26 @@ def test_only_selects_runs_and_names_unknown_ones():
                      ["eval", "en-only"]]
     result = CliRunner().invoke(main, ["paper", "--config", config, "--dry-run", "--only", "balanced,xx-only"])
     assert result.exit_code == 2 and "'xx-only'" in result.stderr and "single-lv" in result.stderr
+
+
+def test_docs_paper_is_the_commands_in_order_and_each_dry_run_works(tmp_path, monkeypatch):
+    """docs/paper.md holds the reproduce-the-paper commands and nothing else; the build and driver commands
+    among them run as dry runs (the downloads are checked against the configs by tests/test_paths.py)."""
+    from data_tools.cli import main as data_main
+
+    text = (REPO / "docs" / "paper.md").read_text()
+    outside = [line for line in text.split("```")[0::2] for line in line.splitlines() if line.strip()]
+    assert outside == ["## Reproduce the paper"]
+    commands = [line for line in text.split("```")[1].splitlines()[1:] if line.strip()]
+    order = [c.split()[0] + " " + c.split()[1] for c in commands]
+    assert order == ["huggingface-cli download"] * 3 + ["refuseu-data build"] * 2 + ["refuseu paper"] * 4
+    monkeypatch.chdir(REPO)   # the commands are written for the repository root
+    for command in commands:
+        words = command.split()
+        if words[0] == "refuseu-data" and "--dry-run" in words:
+            result = CliRunner().invoke(data_main, [w.replace("build/", str(tmp_path / "build")) for w in words[1:]])
+        elif words[0] == "refuseu" and "--dry-run" in words:
+            result = CliRunner().invoke(main, words[1:])
+        else:
+            continue
+        assert result.exit_code == 0, (command, result.output)
