@@ -52,20 +52,28 @@ def _flat(tree, prefix: str = "") -> dict:
     return {prefix.rstrip("."): tree}
 
 
+def _check_same(unit: Unit, recorded: dict, what: str) -> None:
+    now = fingerprint(unit)
+    recorded = {k: v for k, v in recorded.items() if k in now}
+    if recorded != now:
+        old, new = _flat(recorded), _flat(now)
+        keys = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
+        raise UserError(f"{unit.directory}: {unit.label} was {what} with another configuration (differs in "
+                        f"{', '.join(keys[:5])}{' ...' if len(keys) > 5 else ''}); delete that directory to "
+                        f"run it again, or restore the configuration")
+
+
 def state(unit: Unit) -> str:
-    """'done', 'started' (outputs or checkpoints from a run that did not finish) or 'to do'. A finished unit of
-    another configuration is a UserError naming the keys that differ."""
+    """'done', 'started' (outputs or checkpoints from a run that did not finish) or 'to do'. A unit finished, or a
+    training run started, with another configuration is a UserError naming the keys that differ: resuming its
+    checkpoints under a new configuration would mix two runs."""
     marker = unit.directory / MARKER
     if marker.is_file() and outputs_complete(unit):
-        recorded = json.loads(marker.read_text(encoding="utf-8"))["config"]
-        now = fingerprint(unit)
-        if recorded != now:
-            old, new = _flat(recorded), _flat(now)
-            keys = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
-            raise UserError(f"{unit.directory}: {unit.label} was finished with another configuration (differs in "
-                            f"{', '.join(keys[:5])}{' ...' if len(keys) > 5 else ''}); delete that directory to "
-                            f"run it again, or restore the configuration")
+        _check_same(unit, json.loads(marker.read_text(encoding="utf-8"))["config"], "finished")
         return "done"
+    started = unit.directory / "config.json"   # what the trainer records when a run starts
+    if unit.kind == "train" and started.is_file():
+        _check_same(unit, json.loads(started.read_text(encoding="utf-8")), "started")
     return "started" if unit.directory.exists() and any(unit.directory.iterdir()) else "to do"
 
 
