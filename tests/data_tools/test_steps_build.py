@@ -70,6 +70,9 @@ def test_splits_groups_ids_and_counts(built):
     assert len(ids) == len(set(ids))
     groups = {s: {r["group"] for r in records if r["split"] == s} for s in ("train", "test")}
     assert groups["train"] and groups["test"] and not groups["train"] & groups["test"]
+    from data_tools.steps.leakage import find_leaks
+
+    assert find_leaks(records) == []    # nor a test prompt (normalised) in train, from any group
     test_counts = Counter((r["lang"], r["category"]) for r in records if r["split"] == "test")
     assert test_counts == {(lang, c): TEST_PER_CATEGORY for lang in LANGUAGES for c in CATEGORIES}
     generated = [json.loads(line) for line in (built["dir"] / "prompts.jsonl").read_text().splitlines()]
