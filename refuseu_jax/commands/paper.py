@@ -29,4 +29,4 @@ def paper(config_path, overrides, only, dry_run, quiet):
     from refuseu_jax.paper.report import write_report
 
     out = write_report(plan)
-    click.echo(f"report: {out / 'report.md'}")
+    click.echo(f"report: {out / 'report.md'}" if out else "no report: the baseline evaluation is not finished")

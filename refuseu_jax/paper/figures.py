@@ -96,11 +96,11 @@ def transfer_heatmap(table: Table, path: Path) -> Path:
 
 
 def agreement_heatmap(table: Table, path: Path) -> Path:
-    for r in table.records:
-        r["row"] = f"{r['run']}: {r['pair'].replace('|', ' vs ')}"
-    rows = list(dict.fromkeys(r["row"] for r in table.records))
-    langs = list(dict.fromkeys(r["language"] for r in table.records))
-    return heatmap(_matrix(table, "row", rows, langs), rows, langs, path, "Cohen's kappa per language", "{:.2f}",
+    labelled = Table(table.name, table.title, [], [], [
+        {**r, "row": f"{r['run']}: {r['pair'].replace('|', ' vs ')}"} for r in table.records])
+    rows = list(dict.fromkeys(r["row"] for r in labelled.records))
+    langs = list(dict.fromkeys(r["language"] for r in labelled.records))
+    return heatmap(_matrix(labelled, "row", rows, langs), rows, langs, path, "Cohen's kappa per language", "{:.2f}",
                    -1, 1, "RdYlGn")
 
 

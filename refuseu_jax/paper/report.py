@@ -50,6 +50,8 @@ def write_report(plan: Plan) -> Path | None:
     key = rate_key(runs)
     by_name = {t.name: t for t in tables}
     figures = write_figures(by_name, BASELINE, out / "figures", RATE_NAMES[key])
+    for stale in set((out / "figures").glob("*.png")) - set(figures):   # from a report with more measurements
+        stale.unlink()
     for table in tables:
         write_text_atomic(out / f"{table.name}.md", table.markdown())
         write_text_atomic(out / f"{table.name}.csv", _csv(table.records))

@@ -145,8 +145,8 @@ def test_the_driver_writes_every_table_and_figure(study):
 
     header, rows, _ = read_table(report, "language_consistency")
     assert header == ["language"] + RUNS and [r[0] for r in rows][:3] == LANGS
-    header, rows, _ = read_table(report, "judge_agreement")
-    assert header == ["run: judges"] + LANGS
+    header, rows, records = read_table(report, "judge_agreement")
+    assert header == ["run: judges"] + LANGS and set(records[0]) == {"table", "run", "pair", "language", "value", "n"}
     assert [r[0] for r in rows] == [f"{run}: llama_guard vs polyguard" for run in RUNS]
     header, rows, _ = read_table(report, "fluency")
     assert header == ["language"] + [f"{run} {m}" for run in RUNS for m in ("fluency", "correctness")]
