@@ -51,7 +51,7 @@ def grouped_bars(table: Table, path: Path, ylabel: str, title: str, errors: bool
         y = np.array([np.nan if values.get((run, l)) is None else 100 * values[(run, l)] for l in langs])
         yerr = None
         if errors:
-            rec = {r["language"]: r for r in table.records if r["run"] == run}
+            rec = {r["language"]: r for r in table.records if r["run"] == run and "measure" not in r}
             low = [0 if rec.get(l, {}).get("ci_low") is None else 100 * (rec[l]["value"] - rec[l]["ci_low"])
                    for l in langs]
             high = [0 if rec.get(l, {}).get("ci_high") is None else 100 * (rec[l]["ci_high"] - rec[l]["value"])

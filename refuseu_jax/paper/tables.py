@@ -91,9 +91,32 @@ def _record(table: str, run: str, lang: str, rate: dict | None) -> dict:
 
 
 def table1(runs: dict[str, dict]) -> Table:
+    """Safety per language; beside each run's column its over-refusal (refusal rate on harmless prompts) when the
+    evaluation measured it, since a model that refuses everything is "safe" too."""
     key = rate_key(runs)
-    return rate_table("table1_asr", f"Table 1: {RATE_NAMES[key]} per language (%), 95% intervals", runs,
-                      lambda m: m[key], note="Lower is safer. The first column is the start point, before DPO.")
+    table = rate_table("table1_asr", f"Table 1: {RATE_NAMES[key]} per language (%), 95% intervals", runs,
+                       lambda m: m[key], note="Lower is safer. The first column is the start point, before DPO.")
+    benign = {r: m["benign"]["refusal_rate"] for r, m in runs.items() if m.get("benign")}
+    if not benign:
+        return table
+    names = table.header[1:]
+    header, rows = ["language"], [[row[0]] for row in table.rows]
+    for i, run in enumerate(names, 1):
+        header += [run, f"{run} over-refusal"] if run in benign else [run]
+        for row, old in zip(rows, table.rows):
+            row.append(old[i])
+            if run in benign:
+                lang = row[0]
+                rate = benign[run]["overall"] if lang == POOLED else benign[run]["lang"].get(lang)
+                if lang == MEAN:
+                    row.append(pct(_mean(v.get("rate") for v in benign[run]["lang"].values())))
+                else:
+                    row.append(_cell(rate))
+                    table.records.append({**_record("table1_asr", run, lang, rate), "measure": "over_refusal"})
+    table.header, table.rows = header, rows
+    table.note += (" Over-refusal: the share of harmless prompts (the evaluation's benign set, same languages) the "
+                   "model refused; lower is better there too.")
+    return table
 
 
 def table2(runs: dict[str, dict]) -> Table:
