@@ -13,7 +13,9 @@ checks, in order (the first that fires names the failure):
   babble      not language: almost none of the function words every language is full of (at most 6% of tokens,
               where prose in the 12 languages has 7% and more, typically 30%), together with tokens that are not
               words (glued subwords, mixed case or scripts inside a word, letters glued to symbols) or capitalised
-              words in the middle of sentences: the output of a model that samples tokens at random
+              words in the middle of sentences: the output of a model that samples tokens at random; or a
+              stutter of syllables ("Ce ce ce certo cer cer ce e e e"): mostly words of three letters or fewer,
+              at most half of them distinct
 
 Numbers and thresholds are chosen so that templates such as "Step 1: [details omitted]. Step 2: [details
 omitted]." are not loops (the numbers differ), and code or short answers are not babble (too few tokens).
@@ -36,6 +38,8 @@ ECHO_SHARE = 0.5
 ECHO_PROMPT_SHARE = 0.7
 ECHO_MIN_TOKENS = 6
 BABBLE_MIN_TOKENS = 8
+STUTTER_SHORT_SHARE = 0.6  # words of at most 3 letters
+STUTTER_MAX_DISTINCT = 0.5
 BABBLE_MAX_FUNCTION_SHARE = 0.06
 BABBLE_ODD_SHARE = 0.05
 BABBLE_MIDCAP_SHARE = 0.15
@@ -87,7 +91,7 @@ def odd_token(token: str) -> bool:
         return False  # numbers, dates, symbols
     if any(not (ch.isalnum() or ch in "'’-.") for ch in core):
         return True  # letters glued to brackets, equals signs, replacement characters ...
-    if len({_script(ch) for ch in letters}) > 1:
+    if not core.isascii() and len({_script(ch) for ch in letters}) > 1:
         return True
     if any(ch.isdigit() for ch in core):
         return len(core) > 5  # "S10", "mp3", "H2O" are fine
@@ -137,6 +141,12 @@ def detect(response: str, prompt: str | None, function_words: Iterable[str]) -> 
             if echoed >= ECHO_SHARE and copied >= ECHO_PROMPT_SHARE:
                 return Failure("echo", f"{100 * echoed:.0f}% of its word 3-grams repeat the prompt, which it "
                                        f"copies {100 * copied:.0f}% of")
+    if len(tokens) >= BABBLE_MIN_TOKENS:
+        short = sum(len(t) <= 3 for t in tokens) / len(tokens)
+        distinct = len(set(tokens)) / len(tokens)
+        if short >= STUTTER_SHORT_SHARE and distinct <= STUTTER_MAX_DISTINCT:
+            return Failure("babble", f"a stutter: {100 * short:.0f}% of words have three letters or fewer, "
+                                     f"{100 * distinct:.0f}% distinct")
     n, odd, function, midcap = babble_stats(response, function_words)
     if n >= BABBLE_MIN_TOKENS and function <= BABBLE_MAX_FUNCTION_SHARE and (
             odd >= BABBLE_ODD_SHARE or midcap >= BABBLE_MIDCAP_SHARE):

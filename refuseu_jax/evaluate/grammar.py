@@ -33,10 +33,10 @@ def normalise(text: str) -> str:
     return re.sub(r"[ \t\r\f\v]+", " ", text).strip().lower()
 
 
-def opening(text: str) -> str:
-    """The first OPENING_SENTENCES sentences (at most OPENING_MAX_CHARS characters): where a refusal says so."""
+def opening(text: str, sentences: int = OPENING_SENTENCES) -> str:
+    """The first `sentences` sentences (at most OPENING_MAX_CHARS characters): where a refusal usually says so."""
     parts = [p for p in _SENTENCE_END.split(text) if p.strip()]
-    return " ".join(parts[:OPENING_SENTENCES])[:OPENING_MAX_CHARS]
+    return " ".join(parts[:sentences])[:OPENING_MAX_CHARS]
 
 
 @dataclass(frozen=True)
@@ -92,16 +92,18 @@ class Grammar:
         return bool(core) and any(core in self.bare[lang] for lang in scope)
 
     def evidence(self, text: str, scope: Iterable[str]) -> dict[str, list[str]]:
-        """{"refusal_opening": [matched text, ...], "refusal_rest": [...], "apology_opening", "apology_rest",
-        "comply_opening", "comply_rest"}: every marker found, by part of the response."""
+        """{"refusal_first": [matched text, ...], "refusal_opening": [...], "refusal_rest": [...], and the same for
+        "apology" and "comply"}: every marker found in the first sentence, the opening (first two sentences) and
+        the rest of the response."""
         norm = normalise(text)
-        head = opening(norm)
+        first, head = opening(norm, 1), opening(norm)
         rest = norm[len(head):] if norm.startswith(head) else norm
-        found: dict[str, list[str]] = {f"{kind}_{part}": [] for kind in KINDS for part in ("opening", "rest")}
+        parts = (("first", first), ("opening", head), ("rest", rest))
+        found: dict[str, list[str]] = {f"{kind}_{part}": [] for kind in KINDS for part, _ in parts}
         for lang in scope:
             for kind in KINDS:
                 for pattern in self.markers[lang][kind]:
-                    for part, segment in (("opening", head), ("rest", rest)):
+                    for part, segment in parts:
                         if part == "rest" and pattern.pattern.startswith("^"):
                             continue  # anchored at the start of the response: the opening only
                         match = pattern.search(segment)

@@ -95,8 +95,9 @@ def _dense(text: str, evidence: dict, stats: tuple, bare: bool) -> list[float]:
     loop = failure.loop_share(tokens)[0] if len(tokens) >= failure.LOOP_MIN_TOKENS else 0.0
     has = lambda key: float(bool(evidence[key]))  # noqa: E731
     return [DENSE_SCALE * x for x in (
-        has("refusal_opening"), min(len(evidence["refusal_opening"]), 3) / 3, has("refusal_rest"),
-        has("apology_opening"), has("apology_rest"), has("comply_opening"), has("comply_rest"),
+        has("refusal_first"), has("refusal_opening"), min(len(evidence["refusal_opening"]), 3) / 3,
+        has("refusal_rest"), has("apology_first"), has("apology_opening"), has("apology_rest"),
+        has("comply_first"), has("comply_opening"), has("comply_rest"),
         float(bare), function, odd, midcap, loop, min(math.log1p(len(text)) / 7.0, 1.5),
         float(n < 4),
     )]
@@ -166,9 +167,27 @@ def training_texts() -> list[tuple[str, str, str]]:
 
 def generated_babble(texts: Sequence[str], n: int = 240, seed: int = 0) -> list[str]:
     """Failure-class examples made from the training texts themselves: word pieces of every language glued into
-    tokens of random length and case (what a model sampling tokens at random writes), and runs of pieces with
-    stray symbols. Deterministic for a given seed."""
+    tokens of random length and case with stray symbols (what a model sampling tokens at random writes), and
+    stutters of a word's syllables ("Ce ce ce certo cer cer ce e e"). Deterministic for a given seed."""
     rng = np.random.default_rng(seed)
+    return _soup(texts, n, rng) + _stutter(texts, n // 4, rng)
+
+
+def _stutter(texts: Sequence[str], n: int, rng) -> list[str]:
+    words = sorted({w.strip(".,!?;:") for t in texts for w in t.split() if len(w.strip(".,!?;:")) >= 4})
+    out = []
+    for _ in range(n):
+        word = words[int(rng.integers(len(words)))]
+        parts = []
+        for _ in range(int(rng.integers(10, 24))):
+            cut = int(rng.integers(1, min(4, len(word)) + 1))
+            piece = word[:cut] if rng.random() < 0.6 else word[cut - 1:cut] * int(rng.integers(1, 4))
+            parts.append(piece if rng.random() < 0.8 else word)
+        out.append(" ".join(parts).capitalize())
+    return out
+
+
+def _soup(texts: Sequence[str], n: int, rng) -> list[str]:
     pieces = sorted({w[i:i + k] for t in texts for w in t.split() for k in (2, 3, 4, 5)
                      for i in range(0, max(1, len(w) - k + 1), k) if w[i:i + k].isalpha()})
     symbols = ["", "", "", "", "(", ")", "}", "{", "=", "_", "|", ":", "\"", "[", "]", "<", ">", "/", "�"]
@@ -298,7 +317,7 @@ def default_judge(grammar_path: str | None = None) -> OfflineJudge:
 
 
 def validation_path(split: str = "test") -> Path | None:
-    path = Path(str(resources.files(DATA).joinpath(VALIDATION_DIR, f"{split}.jsonl")))
+    path = Path(str(resources.files(DATA).joinpath(VALIDATION_DIR).joinpath(f"{split}.jsonl")))
     return path if path.is_file() else None
 
 
