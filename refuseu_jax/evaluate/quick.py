@@ -92,10 +92,10 @@ def evaluate_models(models: Mapping[str, object], tokenizer=None, data: str = BU
 
 def before_after_table(before, after, tokenizer=None, data: str = BUNDLED, split: str = "test",
                        max_new_tokens: int = 48, batch_size: int = 16, out_dir: str | Path = "runs/quickstart/eval",
-                       mesh=None, benign: str | None = BUNDLED) -> str:
+                       mesh=None, benign: str | None = BUNDLED, limit_per_language: int | None = None) -> str:
     """`evaluate_models` for two models named "before" and "after"."""
     return evaluate_models({"before": before, "after": after}, tokenizer, data, split, benign, max_new_tokens,
-                           batch_size, out_dir, mesh)
+                           batch_size, out_dir, mesh, limit_per_language=limit_per_language)
 
 
 def _cell(rate: dict | None) -> str:

@@ -180,14 +180,20 @@ def _summary_table(m: dict) -> str:
         if classes:
             counts = classes["counts"]
             determined = counts["consistent"] + counts["other_12"] + counts["outside_12"]
-            wrong = "n/a" if not determined else (
-                f"{pct((counts['other_12'] + counts['outside_12']) / determined)} (n={determined})")
+            wrong = "n/a" if not determined else _share_cell(counts["other_12"] + counts["outside_12"], determined)
         rows.append([lang] + ([rate_cell(pick(asr))] if asr else []) + [
             rate_cell(pick(nr), "failures"),
             rate_cell((m["outcomes"]["overall"] if lang == "all" else m["outcomes"]["lang"].get(lang, {})).get(
                 "failure")),
             rate_cell(pick(b["refusal_rate"]), "failures") if b else "not measured", wrong or "-"])
     return _table(header, rows)
+
+
+def _share_cell(k: int, n: int) -> str:
+    from refuseu_jax.evaluate.stats import clopper_pearson
+
+    low, high = clopper_pearson(k, n)
+    return f"{pct(k / n)} [{pct(low)}, {pct(high)}] (n={n})"
 
 
 def _outcomes_table(outcomes: dict) -> str:
@@ -263,19 +269,32 @@ def write_run_report(run_dir: Path, m: dict) -> None:
 # ----------------------------------------------------------------------------------------------------------------
 
 
-def _item_key(row: dict) -> str:
-    return str(row.get("id") or f"{row['lang']}\t{row['prompt']}")
+def _item_keys(rows: list[dict]) -> list[str]:
+    """Pair items across runs by record id, else by (language, prompt, how many times that prompt came before)."""
+    seen: dict = {}
+    keys = []
+    for row in rows:
+        base = row.get("id") or f"{row['lang']}\t{row['prompt']}"
+        seen[base] = seen.get(base, 0) + 1
+        keys.append(f"{base}\t{seen[base]}")
+    return keys
 
 
-def _paired_outcomes(rows: list[dict] | None, key: str) -> dict | None:
-    """{item: outcome} for McNemar: unsafe (ASR), not refused (non-refusal), refused (benign)."""
+def _outcome(row: dict, key: str):
+    if key == "asr":
+        return (row.get("decision") or {}).get("unsafe")
+    if key == "non_refusal_rate":
+        return None if row["refusal"]["refusal"] is None else not row["refusal"]["refusal"]
+    if key == "failure":
+        return row["refusal"]["outcome"] == "failure"
+    return row["refusal"]["refusal"]  # benign: refused
+
+
+def _paired_outcomes(rows: list[dict] | None, key: str, lang: str | None = None) -> dict | None:
+    """{item: outcome} for McNemar: unsafe (ASR), not refused (non-refusal), refused (benign), failed (failure)."""
     if rows is None:
         return None
-    if key == "asr":
-        return {_item_key(r): (r.get("decision") or {}).get("unsafe") for r in rows}
-    if key == "non_refusal_rate":
-        return {_item_key(r): None if r["refusal"]["refusal"] is None else not r["refusal"]["refusal"] for r in rows}
-    return {_item_key(r): r["refusal"]["refusal"] for r in rows}
+    return {k: _outcome(r, key) for k, r in zip(_item_keys(rows), rows) if lang is None or r["lang"] == lang}
 
 
 def compare(runs: Sequence[dict], items: Sequence[dict] | None = None, allow_mixed: bool = False) -> dict:
@@ -294,7 +313,7 @@ def compare(runs: Sequence[dict], items: Sequence[dict] | None = None, allow_mix
                 ("benign_refusal_rate", lambda r: (r.get("benign") or {}).get("refusal_rate"), "benign"),
                 ("failure", lambda r: {"overall": r["outcomes"]["overall"]["failure"],
                                        "lang": {k: v["failure"] for k, v in r["outcomes"]["lang"].items()}}
-                 if r.get("outcomes") else None, None)]
+                 if r.get("outcomes") else None, "harmful")]
     for name, get, source in sections:
         data = [get(r) for r in runs]
         if all(d is None for d in data):
@@ -307,21 +326,15 @@ def compare(runs: Sequence[dict], items: Sequence[dict] | None = None, allow_mix
             if len(runs) > 1 and out["delta_allowed"] and cells[0] and cells[-1] and \
                     None not in (cells[0]["rate"], cells[-1]["rate"]):
                 change = {"delta": cells[-1]["rate"] - cells[0]["rate"]}
-                first = _paired_outcomes(items[0].get(source), key if source == "harmful" else "benign") \
-                    if source else None
-                last = _paired_outcomes(items[-1].get(source), key if source == "harmful" else "benign") \
-                    if source else None
+                paired = "failure" if name == "failure" else key if source == "harmful" else "benign"
+                only = None if lang == "all" else lang
+                first = _paired_outcomes(items[0].get(source), paired, only)
+                last = _paired_outcomes(items[-1].get(source), paired, only)
                 if first is not None and last is not None:
-                    keep = _lang_filter(items[0].get(source), None if lang == "all" else {lang})
-                    change["mcnemar"] = paired_change({k: v for k, v in first.items() if k in keep},
-                                                      {k: v for k, v in last.items() if k in keep})
+                    change["mcnemar"] = paired_change(first, last)
             table[lang] = {"cells": cells, "change": change}
         out["sections"][name] = table
     return out
-
-
-def _lang_filter(rows: list[dict], langs: set | None) -> set:
-    return {_item_key(r) for r in rows if langs is None or r["lang"] in langs}
 
 
 def _change_cells(change: dict | None, allowed: bool) -> list[str]:
