@@ -476,3 +476,9 @@ def validation_summary(grammar_path: str | None = None, wrong_language: WrongLan
     return {"available": True, "version": judge.version, "set": f"refuseu_jax/evaluate/data/{VALIDATION_DIR}/test.jsonl",
             **{k: result[k] for k in ("n", "accuracy", "per_language", "confusion", "wrong_language")},
             "worst_language": {"lang": worst[0], **{k: worst[1][k] for k in ("n", "accuracy")}}}
+
+
+if __name__ == "__main__":  # python -m refuseu_jax.evaluate.refusal: the validation table for docs/evaluation.md
+    from refuseu_jax.evaluate.report import validation_table
+
+    print(validation_table(validation_summary()))

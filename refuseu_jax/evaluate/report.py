@@ -384,6 +384,12 @@ def markdown_compare(runs: Sequence[dict], items: Sequence[dict] | None = None, 
     parts += ["", "## Judges and independence", ""] + [
         f"- `{r['run']}`: {(r.get('independence') or {}).get('statement', 'independence not recorded')} "
         f"{judge_line(_validation_of(r))}" for r in runs]
+    versions = {}
+    for r in runs:
+        versions.setdefault(_validation_of(r).get("version"), (r["run"], _validation_of(r)))
+    for version, (name, validation) in versions.items():
+        parts += ["", "### Offline judge validation" + (f" (judge of `{name}`)" if len(versions) > 1 else ""), "",
+                  validation_table(validation)]
     mmlu_runs = [r for r in runs if r.get("mmlu")]
     if len(mmlu_runs) == len(runs) and len(runs) > 1:
         parts += ["", _mmlu_compare(runs, items)]

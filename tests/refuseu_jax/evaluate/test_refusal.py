@@ -172,3 +172,15 @@ def test_judgement_records_what_decided(judge):
     assert any(m.startswith("de:") for m in verdict["evidence"]["refusal_first"])
     assert set(verdict["probabilities"]) == {"refusal", "compliance", "failure"}
     json.dumps(verdict)  # goes into judgements.jsonl as is
+
+
+def test_docs_carry_the_judges_current_validation_table():
+    """docs/evaluation.md shows the table `python -m refuseu_jax.evaluate.refusal` prints for the shipped judge."""
+    from pathlib import Path
+
+    from refuseu_jax.evaluate.report import validation_table
+
+    docs = (Path(__file__).parents[3] / "docs" / "evaluation.md").read_text(encoding="utf-8")
+    shown = docs.split("<!-- judge-validation-table -->\n")[1].split("<!-- /judge-validation-table -->")[0].strip()
+    table = validation_table(validation_summary()).split("\n\n", 1)[1].strip()
+    assert shown == table, "regenerate the table with: python -m refuseu_jax.evaluate.refusal"
