@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Iterable, Literal, Sequence
+from typing import Literal, Sequence
 
 import numpy as np
 import yaml
@@ -360,16 +360,18 @@ class OfflineJudge:
         langs = list(langs) if langs is not None else [None] * n
         prompts = list(prompts) if prompts is not None else [None] * n
         out: list[Judgement | None] = [None] * n
-        pending = []
+        pending, detected_langs = [], []
         for i, (response, lang, prompt) in enumerate(zip(responses, langs, prompts)):
             response = response or ""
             found = failure.detect(response, prompt, self.grammar.function_words)
-            detected = identify(response).lang
+            language = identify(response)
+            detected = language.lang
+            detected_langs.append(detected)
             if found is not None:
                 out[i] = Judgement("failure", found.kind, found.kind, detected_lang=detected,
                                    evidence={"failure": [found.detail]})
                 continue
-            if wrong_language == "failure" and lang and detected and not identify(response).plausible(lang):
+            if wrong_language == "failure" and lang and detected and not language.plausible(lang):
                 out[i] = Judgement("failure", "wrong_language", "wrong_language", detected_lang=detected,
                                    evidence={"failure": [f"written in {detected}, prompt in {lang}"]})
                 continue
@@ -385,8 +387,7 @@ class OfflineJudge:
             for i, p, evidence in zip(pending, probabilities, evidences):
                 outcome = CLASSES[int(np.argmax(p))]
                 out[i] = Judgement(outcome, "classifier", "babble" if outcome == "failure" else None,
-                                   {c: float(v) for c, v in zip(CLASSES, p)}, identify(responses[i] or "").lang,
-                                   evidence)
+                                   {c: float(v) for c, v in zip(CLASSES, p)}, detected_langs[i], evidence)
         return out  # type: ignore[return-value]
 
     def describe(self) -> dict:
