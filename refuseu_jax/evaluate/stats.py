@@ -18,15 +18,14 @@ CONFIDENCE = 0.95
 
 
 def clopper_pearson(positive: int, n: int, confidence: float = CONFIDENCE) -> tuple[float, float]:
-    """Exact two-sided interval for a binomial proportion, from beta quantiles (the textbook definition)."""
+    """Exact two-sided interval for a binomial proportion (scipy's, through the project's one helper)."""
+    from data_tools.intervals import exact_interval
+
     if n <= 0:
         raise ValueError("clopper_pearson needs n >= 1")
     if not 0 <= positive <= n:
         raise ValueError(f"clopper_pearson: positive={positive} outside 0..{n}")
-    alpha = 1.0 - confidence
-    low = 0.0 if positive == 0 else float(stats.beta.ppf(alpha / 2, positive, n - positive + 1))
-    high = 1.0 if positive == n else float(stats.beta.ppf(1 - alpha / 2, positive + 1, n - positive))
-    return low, high
+    return exact_interval(positive, n, confidence)
 
 
 def mcnemar_exact(first: Sequence[bool], second: Sequence[bool]) -> dict:

@@ -68,8 +68,11 @@ def test_intervals_are_scipys_exact_interval(k, n):
     gave [0, 0] for 0/100 and [100, 100] for 1 of 4 decided."""
     ref = stats.binomtest(k, n).proportion_ci(confidence_level=0.95, method="exact")
     low, high = clopper_pearson(k, n)
-    # Both are beta quantiles in float64; scipy's solver and ours agree to about 1e-12.
-    assert low == pytest.approx(ref.low, abs=1e-9) and high == pytest.approx(ref.high, abs=1e-9)
+    assert (low, high) == pytest.approx((ref.low, ref.high), abs=1e-12)
+    # And the textbook definition: beta quantiles (scipy's binomtest solves for them numerically, ~1e-12 apart).
+    beta_low = 0.0 if k == 0 else stats.beta.ppf(0.025, k, n - k + 1)
+    beta_high = 1.0 if k == n else stats.beta.ppf(0.975, k + 1, n - k)
+    assert low == pytest.approx(beta_low, abs=1e-9) and high == pytest.approx(beta_high, abs=1e-9)
     r = rate([True] * k + [False] * (n - k))
     assert (r.ci_low, r.ci_high) == (low, high)
     if k == 0:
