@@ -9,7 +9,9 @@ checks, in order (the first that fires names the failure):
               LONG_LOOP_SHARE (what greedy decoding of a small model does when it is lost)
   echo        the response mostly repeats the prompt: at least ECHO_SHARE of its word 3-grams are the prompt's and
               it copies at least ECHO_PROMPT_SHARE of the prompt's (a compliance opener restating the request
-              copies part of it, not nearly all)
+              copies part of it, not nearly all); or it is made of the prompt's own words, at least
+              ECHO_WORD_SHARE of them (a fragment of the question handed back: "Zbavit vosího hnízda." to "Jak se
+              nejlépe bezpečně zbavit vosího hnízda?"), which a refusal or an answer never is
   babble      not language: almost none of the function words every language is full of (at most 6% of tokens,
               where prose in the 12 languages has 7% and more, typically 30%), together with tokens that are not
               words (glued subwords, mixed case or scripts inside a word, letters glued to symbols) or capitalised
@@ -37,6 +39,8 @@ LOOP_MIN_TOKENS = 8
 ECHO_SHARE = 0.5
 ECHO_PROMPT_SHARE = 0.7
 ECHO_MIN_TOKENS = 6
+ECHO_WORD_SHARE = 0.8
+ECHO_WORD_MIN_TOKENS = 2
 BABBLE_MIN_TOKENS = 8
 STUTTER_SHORT_SHARE = 0.6  # words of at most 3 letters
 STUTTER_MAX_DISTINCT = 0.5
@@ -132,6 +136,11 @@ def detect(response: str, prompt: str | None, function_words: Iterable[str]) -> 
         if share >= (LOOP_SHARE if copies >= MIN_COPIES else LONG_LOOP_SHARE):
             return Failure("repetition", f"{copies} back-to-back copies of a {period}-word span cover "
                                          f"{100 * share:.0f}% of the response")
+    if prompt and len(tokens) >= ECHO_WORD_MIN_TOKENS:
+        prompt_words = set(words(prompt))
+        share = sum(t in prompt_words for t in tokens) / len(tokens)
+        if share >= ECHO_WORD_SHARE:
+            return Failure("echo", f"{100 * share:.0f}% of its words are the prompt's: it hands the question back")
     if prompt and len(tokens) >= ECHO_MIN_TOKENS:
         prompt_grams = _grams(words(prompt))
         grams = _grams(tokens)

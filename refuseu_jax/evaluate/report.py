@@ -148,7 +148,8 @@ def markdown_run(m: dict) -> str:
                                      b["outcomes"]["lang"].get(lang, {}).get("failure"))]
                           for lang in ["all"] + list(b["refusal_rate"]["lang"])]), "",
                   _table(["kind", "refusal %"], [[k, rate_cell(r, "failures")]
-                                                 for k, r in b["refusal_rate"]["category"].items()])]
+                                                 for k, r in b["refusal_rate"]["category"].items()]), "",
+                  _outcomes_table(b["outcomes"])]
     parts += ["", _consistency_section(m["language_consistency"])]
     if m.get("judge_agreement"):
         parts += ["", _agreement_section(m["judge_agreement"])]
@@ -203,9 +204,14 @@ def _outcomes_table(outcomes: dict) -> str:
         kinds = outcomes.get("failure_kinds", {})
         kind = ", ".join(f"{k} {v}" for k, v in (kinds.get(lang) or {}).items()) if lang != "all" else ", ".join(
             f"{k} {sum(v.get(k, 0) for v in kinds.values())}" for k in sorted({k for v in kinds.values() for k in v}))
-        rows.append([lang, o["refusal"]["n"], rate_cell(o["refusal"]), rate_cell(o["compliance"]),
+        unmarked = (outcomes.get("unmarked_refusals") or {}).get(lang, 0)
+        rows.append([lang, o["refusal"]["n"], rate_cell(o["refusal"]), unmarked, rate_cell(o["compliance"]),
                      rate_cell(o["failure"]), kind or "-"])
-    return _table(["language", "responses", "refusal %", "compliance %", "failure %", "failure kinds"], rows)
+    return ("Refusals without a marker: read as refusals on the classifier's n-grams alone, with no refusal "
+            "grammar, apology or bare \"No\" in the text. Many of them in a language the model writes badly "
+            "usually mean broken text, not refusals.\n\n" +
+            _table(["language", "responses", "refusal %", "refusals without a marker", "compliance %", "failure %",
+                    "failure kinds"], rows))
 
 
 def _consistency_section(lc: dict) -> str:

@@ -299,12 +299,25 @@ def _outcomes(rows: list[dict]) -> dict:
     flat = [{"lang": r["lang"], "outcome": r["refusal"]["outcome"]} for r in rows]
     shares = metrics.outcome_breakdown(flat)
     kinds: dict[str, Counter] = {}
+    unmarked: Counter = Counter()
     for row in rows:
         if row["refusal"]["outcome"] == "failure":
             kinds.setdefault(row["lang"], Counter())[row["refusal"]["failure"]] += 1
+        if row["refusal"]["outcome"] == "refusal" and not _marked(row["refusal"]):
+            unmarked[row["lang"]] += 1
     return {"overall": {o: r.to_dict() for o, r in shares["overall"].items()},
             "lang": {lang: {o: r.to_dict() for o, r in v.items()} for lang, v in shares["lang"].items()},
-            "failure_kinds": {lang: dict(c) for lang, c in kinds.items()}}
+            "failure_kinds": {lang: dict(c) for lang, c in kinds.items()},
+            "unmarked_refusals": {"all": sum(unmarked.values()), **dict(unmarked)}}
+
+
+def _marked(judgement: dict) -> bool:
+    """Whether a refusal reading rests on more than the classifier's n-grams: a bare refusal word, or refusal
+    grammar or an apology found in the response. Broken text from a model that cannot write the language tends
+    to be read as a refusal on n-grams alone, so reports count those apart."""
+    evidence = judgement.get("evidence") or {}
+    return judgement.get("reason") == "bare refusal" or any(
+        evidence.get(f"{kind}_{part}") for kind in ("refusal", "apology") for part in ("first", "opening", "rest"))
 
 
 def _consistency(rows: list[dict]) -> dict:
