@@ -101,7 +101,9 @@ def dataset_filter_judges(data: str, records: Sequence[dict] = ()) -> dict:
     From the dataset card's model list (guards always; the adjudicator only under the "adjudicated" filter rule),
     else from the records' provenance (meta.llama_guard / meta.polyguard, written by the filter step). The bundled
     sample was written by hand and filtered by no guard."""
-    if data == BUNDLED:
+    from data_tools.sample import SAMPLE_PATH
+
+    if data == BUNDLED or Path(data).resolve() == SAMPLE_PATH.resolve():
         return {"source": "bundled sample (handwritten, not filtered by any guard)", "judges": {}}
     card = find_card(data)
     if card is not None:

@@ -139,6 +139,10 @@ def test_independence_from_the_dataset_card(tmp_path):
     assert m["independence"]["independent"] is False
     assert [o["judge"] for o in m["independence"]["overlap"]] == ["llama_guard", "polyguard"]  # not the adjudicator
     assert "NOT independent" in markdown_run(m)
+    from data_tools.sample import SAMPLE_PATH
+
+    m, _ = judged_run("bundled-by-path", {"en": 1}, {"en": 0}, PAPER, data=str(SAMPLE_PATH))
+    assert m["independence"]["independent"] is True  # the bundled sample, named by path, was filtered by no guard
     other = JudgesSection(rule="single:shield", guards=[JudgeConfig("shield", "adjudicator",
                                                                      endpoint=endpoint("google/gemma-3-27b-it"))])
     m, _ = judged_run("independent", {"en": 1}, {"en": 0}, other, data=str(card.parent))
