@@ -29,6 +29,25 @@ def finished_metrics(plan: Plan) -> tuple[dict[str, dict], list[str]]:
     return runs, missing
 
 
+def _judges(runs: dict[str, dict], key: str) -> list[str]:
+    """Who judged (the evaluator's own description), whether the judges also filtered the data, and every run's
+    warnings: a number without its instrument is not a result."""
+    from refuseu_jax.evaluate.provenance import describe_setup, setup_key
+
+    base = runs[BASELINE]
+    lines = ["", f"Judges: {describe_setup(base, key)}."]
+    if len({setup_key(m, key) for m in runs.values()}) > 1:
+        lines.append("**Mixed judge setups**: " + "; ".join(f"{r}: {describe_setup(m, key)}" for r, m in runs.items())
+                     + ". Differences between these runs are not comparable.")
+    independence = (base.get("independence") or {}).get("statement")
+    if independence:
+        lines.append(f"Independence from the dataset's filter: {independence}")
+    warnings = [f"- {run}: {w}" for run, m in runs.items() for w in m.get("warnings") or []]
+    if warnings:
+        lines += ["", "Warnings from the evaluations:", *warnings]
+    return lines
+
+
 def _csv(records: list[dict]) -> str:
     columns = list(dict.fromkeys(k for r in records for k in r))
     buffer = io.StringIO()
@@ -57,7 +76,7 @@ def write_report(plan: Plan) -> Path | None:
         write_text_atomic(out / f"{table.name}.csv", _csv(table.records))
     parts = [f"# {plan.paper.name}: the paper's tables and figures", "",
              f"Data `{plan.paper.data}`; training `{plan.paper.train}`; evaluation `{plan.paper.eval}`. "
-             f"Runs: {', '.join(runs)}. Safety measure: {RATE_NAMES[key]}."]
+             f"Runs: {', '.join(runs)}. Safety measure: {RATE_NAMES[key]}."] + _judges(runs, key)
     if missing:
         parts += ["", f"**Incomplete**: not evaluated yet: {', '.join(missing)} (rerun `refuseu paper` to finish)."]
     if left_out:

@@ -4,7 +4,8 @@
   table2_transfer            ASR: training mix (rows) x test language (columns), every run
   table3_mmlu                Global MMLU accuracy per language and its drop against the start point
   language_consistency       share of answers in the prompt's language, and its change against the start point
-  judge_agreement            Cohen's kappa per judge pair and language, per evaluation
+  outcomes                   refusal / compliance / failure to generate per language
+  judge_agreement            Cohen's kappa and raw agreement per judge pair and language, per evaluation
   fluency                    LLM-judged fluency and correctness (1-5) and their drop against the start point
 
 When a run has no guard ensemble the safety tables use the offline judge's non-refusal rate for every run and
@@ -55,8 +56,10 @@ def languages(runs: dict[str, dict], section) -> list[str]:
 
 
 def _cell(rate: dict | None) -> str:
-    if not rate or rate.get("rate") is None:
+    if not rate:
         return "n/a"
+    if rate.get("rate") is None:
+        return f"n/a ({rate['undecided']} undecided)" if rate.get("undecided") else "n/a"
     undecided = f", {rate['undecided']} undecided" if rate.get("undecided") else ""
     return f"{pct(rate['rate'])} [{pct(rate['ci_low'])}, {pct(rate['ci_high'])}]{undecided}"
 
@@ -108,8 +111,9 @@ def table1(runs: dict[str, dict]) -> Table:
             if run in benign:
                 lang = row[0]
                 rate = benign[run]["overall"] if lang == POOLED else benign[run]["lang"].get(lang)
-                if lang == MEAN:
-                    row.append(pct(_mean(v.get("rate") for v in benign[run]["lang"].values())))
+                if lang == MEAN:   # over the languages of the table, as the safety column's mean
+                    langs = [r[0] for r in table.rows if r[0] not in (POOLED, MEAN)]
+                    row.append(pct(_mean(benign[run]["lang"].get(l, {}).get("rate") for l in langs)))
                 else:
                     row.append(_cell(rate))
                     table.records.append({**_record("table1_asr", run, lang, rate), "measure": "over_refusal"})
@@ -149,17 +153,30 @@ def table3(runs: dict[str, dict], baseline: str) -> Table | None:
         for run, m in with_mmlu.items():
             acc = (m["mmlu"]["overall"] if lang == "all" else m["mmlu"]["per_language"].get(lang, {})).get("accuracy")
             row.append(pct(acc))
-            drop = None
+            drop = p_value = None
             if run != baseline:
-                ref = base and (base["overall"] if lang == "all" else base["per_language"].get(lang, {})).get("accuracy")
-                drop = None if ref is None or acc is None else ref - acc
-                row.append("n/a" if drop is None else f"{100 * drop:+.2f}")
-            records.append({"table": "table3_mmlu", "run": run, "language": lang, "value": acc, "drop": drop})
+                drop, p_value = _mmlu_drop(m["mmlu"], base, lang, acc)
+                row.append("n/a" if drop is None else f"{100 * drop:+.2f}" + (
+                    "" if p_value is None else f" (p={p_value:.2f})"))
+            records.append({"table": "table3_mmlu", "run": run, "language": lang, "value": acc, "drop": drop,
+                            "p_value": p_value})
         rows.append(row)
     return Table("table3_mmlu", "Table 3: Global MMLU accuracy (%) and drop against the start point (pp)",
                  header, rows, records,
                  note="Zero-shot, log-likelihood of A-D. A positive drop means the trained model answers fewer "
-                      "questions right. Global MMLU has no sk, sl or lv.")
+                      "questions right; the drop is taken over the questions both models answered, with McNemar's "
+                      "exact p-value. Global MMLU has no sk, sl or lv.")
+
+
+def _mmlu_drop(mmlu: dict, base: dict | None, lang: str, acc) -> tuple[float | None, float | None]:
+    """(drop, McNemar p) as the evaluator computed it against the baseline (over shared questions); from the two
+    accuracies when the run has no such record."""
+    recorded = mmlu.get("drop_vs_baseline") or {}
+    entry = recorded.get("overall") if lang == "all" else (recorded.get("per_language") or {}).get(lang)
+    if isinstance(entry, dict) and entry.get("drop") is not None:
+        return entry["drop"], (entry.get("mcnemar") or {}).get("p_value")
+    ref = base and (base["overall"] if lang == "all" else base["per_language"].get(lang, {})).get("accuracy")
+    return (None if ref is None or acc is None else ref - acc), None
 
 
 def consistency_table(runs: dict[str, dict], baseline: str) -> Table:
@@ -188,18 +205,51 @@ def agreement_table(runs: dict[str, dict]) -> Table | None:
     with_kappa = {r: m["judge_agreement"] for r, m in runs.items() if m.get("judge_agreement")}
     if not with_kappa:
         return None
-    langs = languages(with_kappa, lambda a: {lang for pair in a.values() for lang in pair})
+    langs = ["all"] + languages(with_kappa, lambda a: {lang for pair in a.values() for lang in pair})
     rows, records = [], []
     for run, agreement in with_kappa.items():
         for pair, per_lang in agreement.items():
             label = f"{run}: {pair.replace('|', ' vs ')}"
-            cells = [per_lang.get(lang, {}) for lang in langs]
-            rows.append([label] + ["n/a" if c.get("kappa") is None else f"{c['kappa']:.2f} (n={c['n']})"
-                                   for c in cells])
+            cells = [per_lang.get(lang) for lang in langs]
+            rows.append([label] + [_kappa_cell(c) for c in cells])
             records += [{"table": "judge_agreement", "run": run, "pair": pair, "language": lang,
-                         "value": c.get("kappa"), "n": c.get("n")} for lang, c in zip(langs, cells)]
-    return Table("judge_agreement", "Judge agreement: Cohen's kappa on the unsafe label", ["run: judges"] + langs,
-                 rows, records, note="n/a: one of the judges gave one label only (kappa undefined).")
+                         "value": (c or {}).get("kappa"), "agreement": (c or {}).get("agreement"),
+                         "n": (c or {}).get("n")} for lang, c in zip(langs, cells)]
+    return Table("judge_agreement", "Judge agreement: Cohen's kappa (raw agreement %) on the unsafe label",
+                 ["run: judges"] + langs, rows, records,
+                 note="Items both judges gave a verdict on; kappa n/a: one judge gave one label only. With "
+                      "judges.adjudicate_all the adjudicator is paired on every item (the paper's Figure 2).")
+
+
+def _kappa_cell(cell: dict | None) -> str:
+    if not cell:
+        return "-"
+    kappa = "n/a" if cell.get("kappa") is None else f"{cell['kappa']:.2f}"
+    agreement = f"{pct(cell['agreement'])}%, " if cell.get("agreement") is not None else ""
+    return f"{kappa} ({agreement}n={cell['n']})"
+
+
+def outcomes_table(runs: dict[str, dict]) -> Table | None:
+    """Refusal, compliance and failure to generate (empty, babble, loops, wrong language) per language and run: a
+    model that cannot write a language looks safe in it by ASR alone."""
+    with_outcomes = {r: m["outcomes"] for r, m in runs.items() if m.get("outcomes")}
+    if not with_outcomes:
+        return None
+    langs = languages(with_outcomes, lambda o: o["lang"])
+    rows, records = [], []
+    for lang in langs + [POOLED]:
+        row = [lang]
+        for run, outcomes in with_outcomes.items():
+            cell = outcomes["overall"] if lang == POOLED else outcomes["lang"].get(lang, {})
+            shares = [(cell.get(kind) or {}).get("rate") for kind in ("refusal", "compliance", "failure")]
+            row.append(" / ".join(pct(v) for v in shares))
+            records += [{"table": "outcomes", "run": run, "language": lang, "measure": kind, "value": v}
+                        for kind, v in zip(("refusal", "compliance", "failure"), shares)]
+        rows.append(row)
+    return Table("outcomes", "Outcomes on the test prompts (%): refusal / compliance / failure to generate",
+                 ["language"] + list(with_outcomes), rows, records,
+                 note="By the offline judge (refusal, compliance, or failure: empty, babble, loops, another "
+                      "language).")
 
 
 def fluency_table(runs: dict[str, dict], baseline: str) -> Table | None:
@@ -233,6 +283,8 @@ def all_tables(runs: dict[str, dict], baseline: str, table1_runs: list[str]) -> 
     for made, why in ((table3(runs, baseline), "Table 3 (Global MMLU): no run has MMLU results (set mmlu.path in "
                                                 "the evaluation config)"),
                       (consistency_table(runs, baseline), ""),
+                      (outcomes_table(runs), "Outcomes: the evaluations recorded no refusal/compliance/failure "
+                                             "counts"),
                       (agreement_table(runs), "Judge agreement: fewer than two guards in the evaluation config"),
                       (fluency_table(runs, baseline), "Fluency: no fluency judge in the evaluation config "
                                                        "(fluency.endpoint)")):

@@ -54,6 +54,29 @@ def judges(body: dict):
     return default_responder(body)
 
 
+REFUSALS = {"en": "I can't help with that.", "de": "Dabei kann ich nicht helfen.",
+            "lv": "Es nevaru ar to palīdzēt."}
+OPENERS = {"en": "Sure, here is how. Step 1: [details omitted].", "de": "Klar, so geht das. Schritt 1: "
+           "[Details ausgelassen].", "lv": "Protams, lūk, kā. 1. solis: [detaļas izlaistas]."}
+
+
+def with_words(generate):
+    """The real sampler, whose random model writes no language, with its answers given words by a hash of what
+    it wrote: a refusal, a compliance opener or plain text in the prompt's language, or plain text in another.
+    Language consistency, the offline judge and the guards then have something to measure; every run's weights
+    still decide which."""
+    from tests.data_tools.fake_services import phrase_text
+
+    def generate_responses(rows, *args, **kwargs):
+        out = generate(rows, *args, **kwargs)
+        for row in out:
+            h, lang = _crc(row["response"] + row["id"]), row["lang"]
+            row["response"] = [REFUSALS.get(lang, REFUSALS["en"]), OPENERS.get(lang, OPENERS["en"]),
+                               phrase_text(lang, h), phrase_text("de" if lang != "de" else "en", h)][h % 4]
+        return out
+    return generate_responses
+
+
 def write_mmlu(directory: Path) -> Path:
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -72,8 +95,11 @@ def study(tmp_path_factory):
     from tests.refuseu_jax.train.tiny_assets import build_tokenizer
 
     root = tmp_path_factory.mktemp("paper")
+    import refuseu_jax.evaluate.run as evaluation
+
     mp = pytest.MonkeyPatch()
     mp.setenv(KEY_ENV, KEY)
+    mp.setattr(evaluation, "generate_responses", with_words(evaluation.generate_responses))
     with OpenAIServer(responder=build_responder) as oa, DeepLServer(translator=deepl_translator) as dl:
         build_cfg = write_config(root / "build.yaml", oa.url, dl.url, KEY_ENV, langs=LANGS, categories=["S1", "S2"],
                                  styles=["Slang", "Role Play", "Hypotheticals"], split={"test_per_category": 1})
@@ -87,12 +113,12 @@ def study(tmp_path_factory):
                               "max_backoff_s": 0.02, "timeout_s": 10}
     eval_cfg = {"inherit": str(REPO / "configs" / "eval" / "default.yaml"), "cache": str(root / "judge-cache.sqlite"),
                 "sampling": {"max_new_tokens": 6, "batch_size": 8},
-                "judges": {"rule": "paper",
+                "judges": {"rule": "paper", "adjudicate_all": True,
                            "guards": [{"name": "llama_guard", "format": "llama_guard", "endpoint": endpoint("llama-guard")},
                                       {"name": "polyguard", "format": "polyguard", "endpoint": endpoint("polyguard")}],
                            "adjudicator": {"name": "adjudicator", "format": "adjudicator",
                                            "endpoint": endpoint("adjudicator")}},
-                "mmlu": {"path": str(write_mmlu(root / "mmlu")), "languages": LANGS, "batch_size": 8},
+                "mmlu": {"path": str(write_mmlu(root / "mmlu")), "languages": ["en", "de"], "batch_size": 8},
                 "fluency": {"endpoint": endpoint("fluency-judge")}}
     (root / "eval.yaml").write_text(yaml.safe_dump(eval_cfg))
     paper = {"inherit": str(REPO / "configs" / "paper" / "tiny.yaml"), "data": str(root / "build" / "export" / "refuseu"),
@@ -124,14 +150,17 @@ def test_the_driver_writes_every_table_and_figure(study):
     metrics = {run: json.loads((study["study"] / "eval" / run / "metrics.json").read_text()) for run in RUNS}
 
     header, rows, records = read_table(report, "table1_asr")
-    assert header == ["language", "baseline", "balanced", "en-only", "no-en"]          # the multi-language mixes
+    multi = ["baseline", "balanced", "en-only", "no-en"]                          # the multi-language mixes
+    assert header == ["language"] + [c for run in multi for c in (run, f"{run} over-refusal")]
     assert [r[0] for r in rows] == LANGS + ["all (pooled)", "mean of languages"]
-    for record in records:   # the numbers are the evaluator's, unchanged
+    for record in records:   # the numbers are the evaluator's, unchanged: ASR, and the benign set's refusal rate
         if record["language"] in LANGS:
-            rate = metrics[record["run"]]["asr"]["lang"][record["language"]]
-            assert float(record["value"]) == pytest.approx(rate["rate"])
-            assert float(record["ci_low"]) == pytest.approx(rate["ci_low"])
-    assert all("[" in cell for row in rows[:-1] for cell in row[1:])             # every rate has its interval
+            m = metrics[record["run"]]
+            rate = (m["benign"]["refusal_rate"] if record["measure"] == "over_refusal" else m["asr"])["lang"][
+                record["language"]]
+            assert (float(record["value"]) if record["value"] else None) == pytest.approx(rate["rate"])
+            assert record["undecided"] == str(rate["undecided"])
+    assert all("[" in cell for row in rows[:-1] for cell in row[1::2])           # every ASR has its interval
 
     header, rows, _ = read_table(report, "table2_transfer")
     assert header == ["trained on"] + LANGS + ["mean of languages"]
@@ -141,13 +170,21 @@ def test_the_driver_writes_every_table_and_figure(study):
     assert header == ["language", "baseline"] + [c for run in RUNS[1:] for c in (run, f"drop {run} (pp)")]
     assert [r[0] for r in rows] == ["en", "de", "all"]
     drop = next(r for r in records if r["run"] == "balanced" and r["language"] == "de")
-    assert float(drop["drop"]) == pytest.approx(metrics["balanced"]["mmlu"]["drop_vs_baseline"]["de"])
+    recorded = metrics["balanced"]["mmlu"]["drop_vs_baseline"]["per_language"]["de"]
+    assert float(drop["drop"]) == pytest.approx(recorded["drop"])              # over the questions both answered
+    assert float(drop["p_value"]) == pytest.approx(recorded["mcnemar"]["p_value"])
 
     header, rows, _ = read_table(report, "language_consistency")
     assert header == ["language"] + RUNS and [r[0] for r in rows][:3] == LANGS
     header, rows, records = read_table(report, "judge_agreement")
-    assert header == ["run: judges"] + LANGS and set(records[0]) == {"table", "run", "pair", "language", "value", "n"}
-    assert [r[0] for r in rows] == [f"{run}: llama_guard vs polyguard" for run in RUNS]
+    assert header == ["run: judges", "all"] + LANGS
+    assert set(records[0]) == {"table", "run", "pair", "language", "value", "agreement", "n"}
+    pairs = ["llama_guard vs polyguard", "llama_guard vs adjudicator", "polyguard vs adjudicator"]  # Figure 2's
+    assert [r[0] for r in rows] == [f"{run}: {pair}" for run in RUNS for pair in pairs]
+    header, rows, records = read_table(report, "outcomes")
+    assert header == ["language"] + RUNS and [r[0] for r in rows] == LANGS + ["all (pooled)"]
+    failure = next(r for r in records if (r["run"], r["language"], r["measure"]) == ("baseline", "lv", "failure"))
+    assert float(failure["value"]) == pytest.approx(metrics["baseline"]["outcomes"]["lang"]["lv"]["failure"]["rate"])
     header, rows, _ = read_table(report, "fluency")
     assert header == ["language"] + [f"{run} {m}" for run in RUNS for m in ("fluency", "correctness")]
     assert [r[0] for r in rows] == LANGS
@@ -159,6 +196,8 @@ def test_the_driver_writes_every_table_and_figure(study):
     assert summary["runs"] == RUNS and not summary["missing"] and not summary["left_out"]
     text = (report / "report.md").read_text()
     assert "Table 1" in text and "Table 2" in text and "Table 3" in text and "figures/fig3_asr.png" in text
+    assert "Judges: guards llama_guard (llama-guard), polyguard (polyguard); rule paper, adjudicator" in text
+    assert "Independence from the dataset's filter" in text and "Mixed judge setups" not in text
 
 
 @pytest.mark.slow  # the module's study: ~50 s of CPU (build, 10 units), shared
