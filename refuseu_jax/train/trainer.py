@@ -584,7 +584,7 @@ class DPOTrainer:
         summary = {"steps": self.total_steps, "start_step": start, "history": history,
                    "encode": self.encode_stats.summary(), "run_dir": str(self.run_dir)}
         if cfg.export_dir:
-            summary["export_dir"] = str(self.export(cfg.export_dir))
+            summary["export_dir"] = str(self.export_final(cfg.export_dir))
         return summary
 
     # -- evaluation ----------------------------------------------------------------------------------------------
@@ -632,6 +632,20 @@ class DPOTrainer:
         tokenizer = self.cfg.model.tokenizer
         tokenizer_src = str(resolve_model_dir(tokenizer)) if tokenizer else self.model_source
         return save_hf(params, self.model_cfg, out_dir, tokenizer_src=tokenizer_src)
+
+    def export_final(self, out_dir: storage.PathOrUrl) -> storage.Location:
+        """The release export of the run's final checkpoint (process 0 writes it, from the checkpoint, one tensor
+        at a time, with a model card; the other hosts wait)."""
+        from refuseu_jax.checkpoints.run_export import export_run
+
+        out = storage.location(out_dir, key="export_dir")
+        if jax.process_index() == 0:
+            export_run(self.run_dir, out)
+        if jax.process_count() > 1:
+            from jax.experimental import multihost_utils
+
+            multihost_utils.sync_global_devices("export")
+        return out
 
     def restore(self, step: int | None = None) -> int:
         """Load a checkpoint of this run into the trainer (e.g. to export it); returns its step."""
