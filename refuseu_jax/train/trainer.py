@@ -378,6 +378,14 @@ class DPOTrainer:
     def __init__(self, cfg: TrainConfig, *, mesh=None, model=None, tokenizer=None, records=None,
                  model_source: str | None = None):
         self.cfg = cfg
+        if cfg.slice and jax.default_backend() == "tpu":
+            from refuseu_jax.plan import parse_slice
+
+            chips = parse_slice(cfg.slice, key="key 'slice'").devices
+            if jax.device_count() != chips:
+                raise UserError(f"key 'slice': the config is sized for {cfg.slice} ({chips} chips), this job has "
+                                f"{jax.device_count()}; check with `refuseu plan --config ... --slice TYPE`, then "
+                                f"--set slice=TYPE (or slice=null)")
         self.mesh = mesh if mesh is not None else make_mesh(cfg.mesh)
         if model is None:
             self.model_cfg, params, self.tokenizer, self.model_source = load_model(cfg, self.mesh)
