@@ -6,6 +6,8 @@ reference):
   gradients     the same shards in the parameter dtype (the step accumulates them so)
   optimizer     AdamW's two moments, laid out like their parameters
   reference     the frozen reference in the compute dtype (none when precomputed; LoRA's is the base itself)
+  weight copies residuals computed from the weights alone (the rolled loop's compute-dtype copy of the stacked
+                layers), laid out like the weights
   activations   what autodiff keeps for the backward pass, traced from the model's own code on abstract arrays
                 of one device's micro-batch (jax's saved-residual analysis: no memory is allocated), plus the
                 largest working set inside the backward pass: a rematerialised layer's own residuals, the dense
@@ -186,6 +188,14 @@ def residual_bytes(model_cfg, rows: int, seq_len: int, reference: str, lora_rank
                if "argument" not in source and hasattr(aval, "shape"))
 
 
+def _residual_split(model_cfg, rows, seq, variant, chunk, targets) -> tuple[int, int]:
+    """(bytes that do not depend on the batch, bytes for `rows` rows): residuals are affine in the rows, so two
+    traces (rows and 2 x rows) separate them."""
+    one = residual_bytes(model_cfg, rows, seq, variant.reference, variant.lora_rank, chunk, targets)
+    two = residual_bytes(model_cfg, 2 * rows, seq, variant.reference, variant.lora_rank, chunk, targets)
+    return max(2 * one - two, 0), two - one
+
+
 def estimate(cfg, target_devices: int, variant: Variant) -> Estimate:
     """Bytes per device of `cfg` (TrainConfig) with `variant` on `target_devices` devices."""
     from refuseu_jax.models.llama import param_shapes
@@ -214,15 +224,19 @@ def estimate(cfg, target_devices: int, variant: Variant) -> Estimate:
     seq = cfg.data.max_length  # a batch pads to at most this
     micro_pairs = cfg.batch_size // cfg.optim.grad_accum
     shards = data * fsdp
+    # The step's batch input: int32 ids and two bool masks per token (+ two float32 reference log-probs a pair)
+    parts["batch"] = -(-cfg.batch_size // shards) * (2 * seq * 6 + (8 if variant.reference == "precomputed" else 0))
     rows = max(2 * micro_pairs // shards, 2)
     chunk = min(cfg.dpo.logprob_chunk, model_cfg.vocab_size)
     targets = tuple(cfg.lora.targets)
-    saved = residual_bytes(model_cfg, rows, seq, variant.reference, variant.lora_rank, chunk, targets)
+    weights_copy, saved = _residual_split(model_cfg, rows, seq, variant, chunk, targets)
+    # Residuals computed from the weights alone (the compute-dtype copy of the stacked layers that the rolled
+    # loop casts once) are laid out like the weights; the rest scales with this device's rows.
+    parts["weight copies"] = weights_copy // (fsdp * tensor)
     working = 0
     tokens = rows * seq
     if variant.remat:  # the layer being differentiated is recomputed with all its residuals
-        full = residual_bytes(model_cfg.replace(remat=False), rows, seq, variant.reference, variant.lora_rank, chunk,
-                              targets)
+        _, full = _residual_split(model_cfg.replace(remat=False), rows, seq, variant, chunk, targets)
         working += (full - saved) // model_cfg.num_layers
     if model_cfg.attention == "dense":
         score_buffers = 2 if variant.remat else 3  # with remat the recomputed probabilities are one of them
@@ -333,7 +347,8 @@ def report(cfg, target: Target, mfu: float = DEFAULT_MFU, headroom: float = DEFA
                      f"devices (batch_size / optim.grad_accum must be a multiple of data x fsdp)")
         return "\n".join(lines)
     lines += ["", "GiB per device (the config's own setting first):", ""]
-    names = ["parameters", "LoRA factors", "gradients", "optimizer", "reference", "gathered weights", "activations"]
+    names = ["parameters", "LoRA factors", "gradients", "optimizer", "reference", "weight copies", "gathered weights",
+             "activations", "batch"]
     header = ["variant"] + names + ["total", f"fits {target.kind} ({1 - headroom:.0%} of HBM)", "step s"]
     rows = []
     for i, v in enumerate(variants(cfg)):
