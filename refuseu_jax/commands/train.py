@@ -64,16 +64,18 @@ def export_run(run_dir, out_dir, step, dtype, max_shard_size, report, repo, publ
     from refuseu_jax.checkpoints.convert import parse_size
     from refuseu_jax.checkpoints.run_export import export_run as export, push_to_hub
 
-    if jax.process_index() == 0:  # one writer; a multi-host launch (run.sh) waits for it below
-        step, out = export(run_dir, out_dir, step=step, dtype=dtype, max_shard_bytes=parse_size(max_shard_size),
-                           report=report, progress=True)
-        click.echo(f"step {step} -> {out}")
-        if repo:
-            click.echo(f"pushed: {push_to_hub(out, repo, private=not public)}")
-    if jax.process_count() > 1:
-        from jax.experimental import multihost_utils
+    try:
+        if jax.process_index() == 0:  # one writer; the other hosts of a multi-host launch (run.sh) wait for it
+            step, out = export(run_dir, out_dir, step=step, dtype=dtype, max_shard_bytes=parse_size(max_shard_size),
+                               report=report, progress=True)
+            click.echo(f"step {step} -> {out}")
+            if repo:
+                click.echo(f"pushed: {push_to_hub(out, repo, private=not public)}")
+    finally:  # also when process 0 fails: the others must not wait for ever
+        if jax.process_count() > 1:
+            from jax.experimental import multihost_utils
 
-        multihost_utils.sync_global_devices("export-run")
+            multihost_utils.sync_global_devices("export-run")
 
 
 @click.command("quickstart")

@@ -53,12 +53,15 @@ def check_shared(directory: storage.Location, key: str = "run_dir") -> None:
     token = np.frombuffer(secrets.token_bytes(16), np.int32).copy()
     probe = directory / ".shared-storage-check"
     if jax.process_index() == 0:
-        storage.makedirs(directory)
-        storage.write_bytes(probe, token.tobytes())
+        try:  # a failure must reach the other hosts too, below, not leave them in the broadcast
+            storage.makedirs(directory)
+            storage.write_bytes(probe, token.tobytes())
+        except OSError:
+            token[:] = 0
     token = from_process_0(token)
     try:
         seen = np.frombuffer(storage.read_bytes(probe), np.int32)
-        ok = seen.shape == token.shape and bool((seen == token).all())
+        ok = token.any() and seen.shape == token.shape and bool((seen == token).all())
     except OSError:
         ok = False
     raise_unless_all(ok, f"key '{key}': {directory} is not one directory shared by every host: what process 0 "

@@ -540,10 +540,15 @@ class DPOTrainer:
         """Run (or resume) to the end; returns a summary. Raises UserError on a non-finite loss."""
         cfg = self.cfg
         primary = jax.process_index() == 0
+        written = True
         if primary:  # the shared run directory gets one copy of each, from process 0
-            storage.makedirs(self.run_dir)
-            storage.write_text(self.run_dir / "config.json", json.dumps(to_dict(cfg), indent=1))
-            storage.write_text(self.run_dir / "model.json", json.dumps(self.model_cfg.to_hf(), indent=1))
+            try:
+                storage.makedirs(self.run_dir)
+                storage.write_text(self.run_dir / "config.json", json.dumps(to_dict(cfg), indent=1))
+                storage.write_text(self.run_dir / "model.json", json.dumps(self.model_cfg.to_hf(), indent=1))
+            except OSError as err:
+                written = str(err)
+        hosts.raise_unless_all(written is True, f"{self.run_dir}: cannot write the run's config there ({written})")
         ckpt = RunCheckpoints(self.run_dir / "checkpoints", keep=cfg.keep_checkpoints)
         # Process 0's view of the latest checkpoint decides for every host (restoring is a collective).
         latest = hosts.decided_int(-1 if ckpt.latest_step() is None else ckpt.latest_step())
@@ -647,12 +652,14 @@ class DPOTrainer:
         from refuseu_jax.checkpoints.run_export import export_run
 
         out = storage.location(out_dir, key="export_dir")
-        if jax.process_index() == 0:
-            export_run(self.run_dir, out)
-        if jax.process_count() > 1:
-            from jax.experimental import multihost_utils
+        try:
+            if jax.process_index() == 0:
+                export_run(self.run_dir, out)
+        finally:  # also when process 0 fails: the others must not wait for ever
+            if jax.process_count() > 1:
+                from jax.experimental import multihost_utils
 
-            multihost_utils.sync_global_devices("export")
+                multihost_utils.sync_global_devices("export")
         return out
 
     def restore(self, step: int | None = None) -> int:
