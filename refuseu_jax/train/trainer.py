@@ -548,7 +548,8 @@ class DPOTrainer:
                 storage.write_text(self.run_dir / "model.json", json.dumps(self.model_cfg.to_hf(), indent=1))
             except OSError as err:
                 written = str(err)
-        hosts.raise_unless_all(written is True, f"{self.run_dir}: cannot write the run's config there ({written})")
+        detail = "" if written is True else f" ({written})"
+        hosts.raise_unless_all(written is True, f"{self.run_dir}: process 0 cannot write the run's config there{detail}")
         ckpt = RunCheckpoints(self.run_dir / "checkpoints", keep=cfg.keep_checkpoints)
         # Process 0's view of the latest checkpoint decides for every host (restoring is a collective).
         latest = hosts.decided_int(-1 if ckpt.latest_step() is None else ckpt.latest_step())
