@@ -69,45 +69,48 @@ def model_card(run, step: int, dtype: np.dtype, report: str | Path | None = None
 
 
 def evaluation_section(report: Path) -> list[str]:
-    """Judge setup and per-language table from a `refuseu eval` output directory."""
-    import yaml
-
-    from refuseu_jax.evaluate.report import RATE_TITLES, _table, pct, primary_rate, rate_cell
+    """Judge setup, the per-language table (with the over-refusal rate on harmless prompts when the run measured
+    it) and the run's own warnings, from a `refuseu eval` output directory."""
+    from refuseu_jax.evaluate.report import BENIGN_TITLE, RATE_TITLES, _table, pct, primary_rate, rate_cell
     from refuseu_jax.evaluate.run import load_metrics
 
     metrics = load_metrics(report)
-    config_file = report / "config.yaml"
-    eval_cfg = yaml.safe_load(config_file.read_text(encoding="utf-8")) if config_file.is_file() else {}
     key = primary_rate([metrics])
     section = metrics[key]
     if not section:
         raise UserError(f"{report}: metrics.json has no '{key}' section")
     out = ["## Evaluation", "",
            f"`refuseu eval` run `{metrics.get('run')}` on `{metrics.get('data')}` (split {metrics.get('split')}), "
-           f"{metrics['n']} responses. Rates in %, 95% bootstrap intervals in brackets.", "", "Judges:"]
-    judges = (eval_cfg or {}).get("judges") or {}
-    guards = judges.get("guards") or []
+           f"{metrics['n']} responses. Rates in %, 95% intervals in brackets.", "", "Judges:"]
+    setup = metrics.get("judge_setup") or {}
     if key == "asr":
-        for guard in guards:
-            model = (guard.get("endpoint") or {}).get("model") or guard.get("path") or guard.get("format")
-            out.append(f"- guard `{guard.get('name')}`: {guard.get('format')} format, model `{model}`")
-        adjudicator = judges.get("adjudicator")
-        if adjudicator:
-            out.append(f"- adjudicator `{adjudicator.get('name')}`: model "
-                       f"`{(adjudicator.get('endpoint') or {}).get('model')}` (where the guards disagree)")
-        out.append(f"- ensemble rule `{section.get('rule')}`")
+        for guard in setup.get("guards") or []:
+            out.append(f"- guard `{guard['name']}`: {guard['format']} format, model `{guard['model']}` "
+                       f"({guard['backend']})")
+        if setup.get("adjudicator"):
+            adjudicator = setup["adjudicator"]
+            out.append(f"- adjudicator `{adjudicator['name']}`: model `{adjudicator['model']}` "
+                       f"({'every response' if setup.get('adjudicate_all') else 'where the guards disagree'})")
+        out.append(f"- ensemble rule `{section.get('rule') or setup.get('rule')}`")
     else:
-        out.append(f"- {metrics['non_refusal_rate'].get('judge')}")
+        out.append(f"- {section.get('judge')}")
+    benign = metrics.get("benign")
     consistency = metrics.get("language_consistency") or {}
     mmlu = (metrics.get("mmlu") or {}).get("per_language", {})
-    header = ["language", RATE_TITLES[key], "language consistency %"] + (["Global MMLU %"] if mmlu else [])
+    header = ["language", RATE_TITLES[key]] + ([BENIGN_TITLE] if benign else []) + ["language consistency %"] \
+        + (["Global MMLU %"] if mmlu else [])
     rows = []
     for lang in ["all"] + list(section["lang"]):
-        rate = section["overall"] if lang == "all" else section["lang"][lang]
-        lc = consistency.get("overall") if lang == "all" else consistency.get("lang", {}).get(lang)
-        row = [lang, rate_cell(rate), rate_cell(lc) if lc else "n/a"]
+        pick = (lambda sec: sec.get("overall")) if lang == "all" else (lambda sec: sec.get("lang", {}).get(lang))
+        row = [lang, rate_cell(pick(section))]
+        if benign:
+            row.append(rate_cell(pick(benign["refusal_rate"])))
+        row.append(rate_cell(pick(consistency)))
         if mmlu:
             acc = metrics["mmlu"]["overall"] if lang == "all" else mmlu.get(lang)
             row.append(pct(acc["accuracy"]) if acc else "n/a")
         rows.append(row)
-    return out + ["", _table(header, rows), ""]
+    out += ["", _table(header, rows), ""]
+    if metrics.get("warnings"):
+        out += ["Warnings from the evaluation:"] + [f"- {w}" for w in metrics["warnings"]] + [""]
+    return out
