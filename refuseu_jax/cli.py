@@ -8,6 +8,7 @@ from data_tools.cli import UserErrorGroup
 from refuseu_jax.commands.evaluate import eval_command, report_command
 from refuseu_jax.commands.models import convert, models
 from refuseu_jax.commands.paper import paper
+from refuseu_jax.commands.plan import plan_command
 from refuseu_jax.commands.sample import sample
 from refuseu_jax.commands.train import export_run, quickstart, train
 
@@ -31,6 +32,7 @@ main.add_command(train)
 main.add_command(export_run)
 main.add_command(quickstart)
 main.add_command(paper)
+main.add_command(plan_command)
 
 
 def run():
