@@ -46,7 +46,7 @@ def test_paper_configs_start_from_the_papers_ablated_models(name, repo):
 def test_every_value_of_the_8b_recipe_is_the_papers_or_a_marked_assumption():
     """Each `key: value` line of the recipe says where its value comes from (or that it changes no number)."""
     places = ("run_dir", "path", "split", "export_dir", "checkpoint_every", "keep_checkpoints", "tensorboard",
-              "data", "fsdp", "tensor")   # where things are kept and the device layout, not how they are trained
+              "data", "fsdp", "tensor", "slice")   # where things are kept and the devices, not how they train
     checked = 0
     for line in (CONFIGS / "llama-3.1-8b.yaml").read_text().splitlines():
         found = re.match(r"\s*(\w+): (\S+)", line)
