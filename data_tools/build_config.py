@@ -16,6 +16,14 @@ from data_tools.judges import LLAMA_GUARD_MAX_NEW_TOKENS
 from data_tools.taxonomy import (ATTACK_STYLE_NAMES, HIGH_RESOURCE, LANGUAGES, check_languages, get_style,
                                    get_taxonomy, mix_languages)
 
+def _named(key: str, check, value):
+    """`check(value)`, its error prefixed with the config key that holds the value."""
+    try:
+        return check(value)
+    except UserError as err:
+        raise UserError(f"key '{key}': {err}") from None
+
+
 CHAT_ROLES = ("generator", "refuser", "complier", "llama_guard", "polyguard", "adjudicator")
 
 
@@ -129,7 +137,8 @@ class MixConfig:
     names: list[str] = field(default_factory=list)
     # The paper's high-resource mix; a config value so a study can move a language across the line.
     high_resource: list[str] = field(default_factory=lambda: list(HIGH_RESOURCE))
-    # Multi-language mixes are cut to the size of their smallest language so no language dominates.
+    # "balanced" always has equal counts per language; this cuts high_resource and no_en the same way, so no
+    # language dominates them either. The trainer's `data.balance` means the same; keep the two equal.
     balance: bool = True
 
 
@@ -145,6 +154,20 @@ class EstimateConfig:
     avg_prompt_chars: int = 250
     avg_response_tokens: int = 300
     chars_per_token: float = 4.0
+    # Share of generated prompts whose pair passes the guard filter (prompt unsafe by both guards, refusal safe by
+    # both, compliance unsafe by one). The dry run checks that `generate.per_cell` x this rate can fill
+    # `split.test_per_category` and reports the pairs per language it expects. A build measures it:
+    # reports/filter.json, kept / pairs (`refuseu-data stats` prints it).
+    survival_rate: float = 0.5
+    # Share of generator answers dropped before the filter (duplicates, wrong language, too long) and asked for
+    # again in top-up rounds; the estimate counts those rounds' calls with it.
+    generation_drop_rate: float = 0.2
+
+    def __post_init__(self):
+        if not 0.0 < self.survival_rate <= 1.0:
+            raise ValueError(f"survival_rate must be in (0, 1], got {self.survival_rate}")
+        if not 0.0 <= self.generation_drop_rate < 1.0:
+            raise ValueError(f"generation_drop_rate must be in [0, 1), got {self.generation_drop_rate}")
 
 
 @dataclass(frozen=True)
@@ -171,10 +194,10 @@ class BuildConfig:
         # Validated here so that a bad value is reported against its config key before anything runs.
         check_languages(self.langs, where="key 'langs'")
         taxonomy = get_taxonomy(self.taxonomy)
-        for category in self.categories:
-            taxonomy.get(category)
-        for style in self.styles:
-            get_style(style)
+        for i, category in enumerate(self.categories):
+            _named(f"categories[{i}]", taxonomy.get, category)
+        for i, style in enumerate(self.styles):
+            _named(f"styles[{i}]", get_style, style)
         check_languages(self.mix.high_resource, where="key 'mix.high_resource'")
         if self.generate.method == "rainbow":
             for role in ("target", "judge"):

@@ -10,6 +10,7 @@ merged over the parent's, recursively for mappings.
 from __future__ import annotations
 
 import dataclasses
+import re
 import types
 import typing
 from pathlib import Path
@@ -84,17 +85,42 @@ def parse_overrides(overrides: Iterable[str]) -> dict:
     return tree
 
 
-def load_config(cls: type[T], path: str | Path | None = None, overrides: Iterable[str] = ()) -> T:
-    """Build `cls` (a dataclass) from an optional YAML file plus `--set` overrides."""
+def load_config(cls: type[T], path: str | Path | None = None, overrides: Iterable[str] = (),
+                options: Iterable[tuple[str, str]] = ()) -> T:
+    """Build `cls` (a dataclass) from an optional YAML file plus `--set` overrides.
+
+    `options`: further (how the user wrote it, KEY=VALUE) overrides from dedicated command-line options, e.g.
+    ("--langs en,xx", "langs=en,xx"). An error about a key that an override set names that override, not the file.
+    """
+    overrides = list(overrides)
+    labelled = [(f"--set {item}", item) for item in overrides] + list(options)
     data = read_yaml(path) if path is not None else {}
-    data = deep_merge(data, parse_overrides(overrides))
+    data = deep_merge(data, parse_overrides(item for _, item in labelled))
     source = str(path) if path is not None else "--set"
-    return from_dict(cls, data, source=source)
+    origins = {item.split("=", 1)[0].strip(): label for label, item in labelled}
+    return _convert(cls, data, source, "", origins)
 
 
 def from_dict(cls: type[T], data: Any, source: str = "config", prefix: str = "") -> T:
     """Convert a plain mapping into dataclass `cls`, checking keys and types."""
     return _convert(cls, data, source, prefix)
+
+
+def _origin(key: str, source: str, origins: dict[str, str]) -> str:
+    """Where the value at dotted `key` came from: the override that set it (or a mapping above it), or `source`."""
+    for set_key, label in origins.items():
+        if key == set_key or key.startswith((set_key + ".", set_key + "[")):
+            return label
+    return source
+
+
+def _origins_within(key: str, origins: dict[str, str]) -> list[str]:
+    """Overrides that set something inside the mapping at `key` (all of them at the top level)."""
+    return [label for set_key, label in origins.items()
+            if not key or set_key == key or set_key.startswith((key + ".", key + "["))]
+
+
+_NAMED_KEY = re.compile(r"key '([^']+)'")
 
 
 def to_dict(obj: Any) -> Any:
@@ -112,8 +138,9 @@ def _describe(tp: Any) -> str:
     return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
 
 
-def _convert(tp: Any, value: Any, source: str, key: str) -> Any:
-    where = f"{source}: key '{key}'" if key else source
+def _convert(tp: Any, value: Any, source: str, key: str, origins: dict[str, str] | None = None) -> Any:
+    origins = origins or {}
+    where = f"{_origin(key, source, origins)}: key '{key}'" if key else source
     origin = get_origin(tp)
     if tp is Any:
         return value
@@ -128,19 +155,30 @@ def _convert(tp: Any, value: Any, source: str, key: str) -> Any:
         if unknown:
             name = f"{key}.{unknown[0]}" if key else unknown[0]
             raise UserError(
-                f"{source}: unknown key '{name}' (known keys here: {', '.join(sorted(fields))})"
+                f"{_origin(name, source, origins)}: unknown key '{name}' (known keys here: {', '.join(sorted(fields))})"
             )
         kwargs = {}
         for name, field in fields.items():
             sub = f"{key}.{name}" if key else name
             if name in value:
-                kwargs[name] = _convert(hints[name], value[name], source, sub)
+                kwargs[name] = _convert(hints[name], value[name], source, sub, origins)
             elif field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
                 raise UserError(f"{source}: missing required key '{sub}'")
         try:
             return tp(**kwargs)
         except (ValueError, TypeError) as err:
-            raise UserError(f"{where}: {err}") from None
+            # A check across fields: name the overrides that took part, beside the file.
+            within = _origins_within(key, origins)
+            here = " with ".join([source] + within) if within and source not in within else source
+            raise UserError(f"{here}: key '{key}': {err}" if key else f"{here}: {err}") from None
+        except UserError as err:
+            # A check that names its key itself ("key 'styles': ..."): say where that key's value came from.
+            message = str(err)
+            named = _NAMED_KEY.search(message)
+            if named is None or message.startswith((source, "--")):
+                raise
+            message = message.removeprefix("config: ")
+            raise UserError(f"{_origin(named.group(1), source, origins)}: {message}") from None
     if origin in (Union, types.UnionType):
         args = get_args(tp)
         if value is None and type(None) in args:
@@ -150,7 +188,7 @@ def _convert(tp: Any, value: Any, source: str, key: str) -> Any:
             if arg is type(None):
                 continue
             try:
-                return _convert(arg, value, source, key)
+                return _convert(arg, value, source, key, origins)
             except UserError as err:
                 errors.append(str(err))
         raise UserError(errors[0] if len(errors) == 1 else f"{where}: {value!r} does not fit {_describe(tp)}")
@@ -168,15 +206,16 @@ def _convert(tp: Any, value: Any, source: str, key: str) -> Any:
         if origin is tuple and args and args[-1] is not Ellipsis:
             if len(args) != len(value):
                 raise UserError(f"{where}: expected {len(args)} items, got {len(value)}")
-            return tuple(_convert(a, v, source, f"{key}[{i}]") for i, (a, v) in enumerate(zip(args, value)))
+            return tuple(_convert(a, v, source, f"{key}[{i}]", origins) for i, (a, v) in enumerate(zip(args, value)))
         item = args[0] if args else Any
-        items = [_convert(item, v, source, f"{key}[{i}]") for i, v in enumerate(value)]
+        items = [_convert(item, v, source, f"{key}[{i}]", origins) for i, v in enumerate(value)]
         return tuple(items) if origin is tuple else items
     if origin is dict:
         if not isinstance(value, dict):
             raise UserError(f"{where}: expected a mapping, got {value!r}")
         kt, vt = get_args(tp) or (Any, Any)
-        return {_convert(kt, k, source, key): _convert(vt, v, source, f"{key}.{k}") for k, v in value.items()}
+        return {_convert(kt, k, source, key, origins): _convert(vt, v, source, f"{key}.{k}", origins)
+                for k, v in value.items()}
     if tp is bool:
         if isinstance(value, bool):
             return value

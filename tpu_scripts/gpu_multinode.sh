@@ -2,7 +2,7 @@
 # Multi-node GPU launcher: run the same `refuseu` command on every node, one process per node.
 # Under SLURM (srun) the node rank and count come from SLURM_PROCID / SLURM_NTASKS and the coordinator is the
 # first node of SLURM_JOB_NODELIST; elsewhere set NODE_RANK, NUM_NODES and COORDINATOR (host:port) yourself.
-# Usage on each node: tpu_scripts/gpu_multinode.sh train --config configs/train/llama-3.1-8b-balanced.yaml
+# Usage on each node: tpu_scripts/gpu_multinode.sh train --config configs/train/llama-3.1-8b.yaml
 set -euo pipefail
 [ $# -ge 1 ] || { echo "usage: gpu_multinode.sh <refuseu command> [args...]" >&2; exit 2; }
 port="${COORDINATOR_PORT:-12355}"

@@ -357,7 +357,9 @@ class ChatClient:
     def _fail(self, kind: str, message: str, attempt: int) -> CallFailure:
         self.stats.failures += 1
         message = self._redact(f"{self.role} ({self.cfg.base_url}): {message}")
-        log.warning("%s", message)
+        # Debug, not warning: the caller reports failures once, counted (a build step stops with one line naming the
+        # first; evaluation counts them per judge). A warning per call printed ~100 identical lines before that.
+        log.debug("%s", message)
         return CallFailure(kind, message, attempts=attempt + 1)
 
     def _auth_error(self, status: int) -> EndpointAuthError:

@@ -45,6 +45,10 @@ CACHE_MODEL = "deepl"  # the "model" column of the cache for DeepL entries
 FORMALITY_TARGETS = frozenset({"DE", "FR", "IT", "ES", "PT-PT", "PT-BR", "PL", "NL", "JA", "RU"})
 
 
+def _languages(n: int) -> str:
+    return f"{n} language" if n == 1 else f"{n} languages"
+
+
 class TranslationError(UserError):
     """A translation that cannot be completed now; what was translated before it is cached."""
 
@@ -94,10 +98,32 @@ class DeepLTranslator:
         self._lock = threading.Lock()  # stats, client list and key, shared by the batch threads
 
     # ---------------------------------------------------------------- public
+    def translate_many(self, texts: Sequence[str], targets: Sequence[str], source: str | None = "en",
+                       desc: str | None = None) -> dict[str, list[str]]:
+        """`translate` into every language of `targets` (the source language itself is left out), with one quota
+        check for all of them before anything is sent, and quota messages that count every language: the ones
+        finished earlier in the run are cached too, and a rerun skips them."""
+        targets = [t for t in targets if t != source]
+        if self.cfg.check_quota:
+            self._check_quota_over(texts, targets, source)
+        out: dict[str, list[str]] = {}
+        for target in targets:
+            try:
+                out[target] = self.translate(texts, target, source, desc, check_quota=False)
+            except QuotaExhausted as err:
+                done = len(texts) * len(out) + err.done
+                finished = f"complete: {', '.join(out)}; " if out else ""
+                raise QuotaExhausted(
+                    f"DeepL ({self.cfg.endpoint_id}) -> {DEEPL_TARGETS[target]}: character quota exhausted (HTTP 456) "
+                    f"after {done} of {len(texts) * len(targets)} texts over {_languages(len(targets))} ({finished}"
+                    f"{target}: {err.done} of {len(texts)}); {self._kept()}. {self._resume()}", done=done) from None
+        return out
+
     def translate(self, texts: Sequence[str], target: str, source: str | None = "en",
-                  desc: str | None = None) -> list[str]:
+                  desc: str | None = None, check_quota: bool | None = None) -> list[str]:
         """Translate `texts` (our language codes: target="pt" goes to DeepL as PT-PT). Empty texts stay empty and
-        identical texts are sent once."""
+        identical texts are sent once. `check_quota`: None = as configured (`translate_many` checks for all its
+        languages at once and passes False)."""
         target_code, source_code = self._codes(target, source)
         if target == source:
             return list(texts)
@@ -117,7 +143,7 @@ class DeepLTranslator:
         with tqdm(total=len(texts), desc=label, unit="text", disable=None if self.progress else True) as bar:
             bar.update(len(texts) - sum(len(v) for v in missing.values()))
             pending = list(missing)
-            if pending and self.cfg.check_quota:
+            if pending and (self.cfg.check_quota if check_quota is None else check_quota):
                 self.check_quota(sum(len(t) for t in pending))
             batches = [pending[i:i + self.cfg.batch_size] for i in range(0, len(pending), self.cfg.batch_size)]
             for batch, translated in self._run_batches(batches, target_code, source_code, results):
@@ -146,6 +172,25 @@ class DeepLTranslator:
                 f"{max(0, limit - count):,} of {limit:,} remain this billing period; nothing was sent. Raise the "
                 f"quota or use another key (${self.cfg.api_key_env}), or set translator.check_quota=false to "
                 f"translate what fits and resume later.", done=0)
+
+    def _check_quota_over(self, texts: Sequence[str], targets: Sequence[str], source: str | None) -> None:
+        """check_quota for several languages at once; the message counts what every language already has cached."""
+        total = sum(len(t) for t in {t for t in texts if t.strip()}) * len(targets)
+        to_pay = {target: self.uncached_characters(texts, target, source) for target in targets}
+        needed = sum(to_pay.values())
+        if not needed:
+            return
+        count, limit = self.usage()
+        if count is None or limit is None or count + needed <= limit:
+            return
+        cached = [target for target, chars in to_pay.items() if chars == 0]
+        complete = f", complete for {', '.join(cached)}" if cached else ""
+        raise QuotaExhausted(
+            f"DeepL ({self.cfg.endpoint_id}): translating into {_languages(len(targets))} needs {needed:,} more "
+            f"characters ({total - needed:,} of {total:,} are already translated and cached{complete}) but only "
+            f"{max(0, limit - count):,} of {limit:,} remain this billing period; nothing was sent. Raise the quota or "
+            f"use another key (${self.cfg.api_key_env}), or set translator.check_quota=false to translate what fits "
+            f"and resume later.", done=0)
 
     def uncached_characters(self, texts: Sequence[str], target: str, source: str | None = "en") -> int:
         """Characters a `translate` call would send (what it would bill), for dry runs."""
@@ -277,12 +322,17 @@ class DeepLTranslator:
         if quota is None:
             raise errors[0]
         done = sum(r is not None for r in results)  # every finished batch was placed before we got here
-        kept = (f"the {done} translated so far are cached in {self.cache.path}" if self.cache is not None
-                else "nothing was cached (--no-cache)")
         raise QuotaExhausted(
             f"DeepL ({self.cfg.endpoint_id}) -> {target_code}: character quota exhausted (HTTP 456) after {done} of "
-            f"{len(results)} texts; {kept}. Rerun the same command once the quota resets, or with a key that has "
-            f"quota left in ${self.cfg.api_key_env}, to resume where it stopped.", done=done)
+            f"{len(results)} texts; {self._kept()}. {self._resume()}", done=done)
+
+    def _kept(self) -> str:
+        return (f"the texts translated so far are cached in {self.cache.path}" if self.cache is not None
+                else "nothing was cached (--no-cache)")
+
+    def _resume(self) -> str:
+        return (f"Rerun the same command once the quota resets, or with a key that has quota left in "
+                f"${self.cfg.api_key_env}, to resume where it stopped.")
 
     def _translate_batch(self, batch: list[str], target_code: str, source_code: str | None) -> list[str]:
         formality = self._formality(target_code)

@@ -53,6 +53,13 @@ def stats(cfg, build, use_cache):
         click.echo(f"{report.get('step', path.stem)}: {json.dumps(summary, ensure_ascii=False)}; "
                    f"calls {sum(t['calls'] for t in calls.values())}, "
                    f"paid now {sum(t['calls'] - t['cached'] for t in calls.values())}")
+    filtered = build.report("filter")
+    if filtered.is_file():
+        result = json.loads(filtered.read_text(encoding="utf-8")).get("result", {})
+        if result.get("pairs"):
+            click.echo(f"filter survival measured: {result['kept']} of {result['pairs']} pairs kept = "
+                       f"{result['kept'] / result['pairs']:.3f} (estimate.survival_rate assumes "
+                       f"{cfg.estimate.survival_rate:g})")
     if build.cache.is_file():
         from data_tools.clients.cache import CallCache
 

@@ -37,16 +37,18 @@ def load_build_config(build: BuildDir, config_path: str | None, overrides, langs
     path = config_path or (build.config if build.config.is_file() else None)
     if path is None:
         raise UserError(f"no config: pass --config (e.g. configs/data/refuseu.yaml); {build.config} does not exist yet")
-    extra = [f"langs={langs}"] if langs else []
-    return load_config(BuildConfig, path, [*overrides, *extra])
+    options = [(f"--langs {langs}", f"langs={langs}")] if langs else []
+    return load_config(BuildConfig, path, overrides, options)
 
 
 def _step_command(name: str, help_text: str):
     @click.command(name=name, help=help_text)
     @build_options
     def command(cfg, build, use_cache):
+        from data_tools.steps.keys import check_keys
         from data_tools.steps.pipeline import run_step, save_config, summary_line
 
+        check_keys(cfg, [name])
         save_config(cfg, build)
         click.echo(summary_line(run_step(cfg, build, name, use_cache)))
     return command
@@ -85,7 +87,17 @@ def build(cfg, build, use_cache, dry_run):
     from data_tools.steps.pipeline import run_build
 
     if dry_run:
-        click.echo(format_estimate(estimate_with_cache(cfg, build)))
+        from data_tools.steps.keys import missing_keys
+        from data_tools.steps.pipeline import build_order
+
+        from data_tools.steps.estimate import check_fill
+
+        est = estimate_with_cache(cfg, build)
+        click.echo(format_estimate(est))
+        check_fill(cfg, est["expected"])   # after the table, so the numbers it refers to are on screen
+        missing = missing_keys(cfg, build_order(cfg.mode))
+        if missing:
+            click.echo(f"missing key variables (the build would stop before calling anything): {', '.join(missing)}")
         return
     run_build(cfg, build, use_cache, echo=click.echo)
     click.echo(f"dataset: {build.export}")

@@ -1,9 +1,12 @@
 """`build --dry-run` and `stats`: what a build will call and what it will cost, before it spends anything.
 
-Counts follow from the config exactly for the first pass (cells x per_cell prompts, 2 answers per prompt, 2 guard
-calls per prompt and 4 per surviving pair); top-up rounds after dedup and the share of prompts the filter drops
-are not known in advance, so response checks are counted for every prompt (an upper bound) and generation for one
-round (a lower bound). Token counts use the rendered templates and `estimate.*` assumptions.
+Counts follow from the config for the first pass (cells x per_cell prompts, 2 answers per prompt, 2 guard calls
+per prompt and 4 per surviving pair). What is only known afterwards comes from `estimate.*` assumptions:
+top-up rounds ask again for the `generation_drop_rate` share of answers each round (up to `generate.max_rounds`),
+spread round-robin over the generator and `extra_generators`, each priced at its own endpoint's rates; response
+checks are counted for every prompt (an upper bound). The pairs the build should end with follow from
+`survival_rate`; `check_fill` refuses (exit 2) a config whose counts cannot fill the test split at that rate.
+Token counts use the rendered templates.
 
 With a build directory that already has a cache, the calls stored for each role's (endpoint, model) are
 subtracted before pricing: an approximation (a changed config can make stored calls irrelevant), but it keeps a
@@ -12,7 +15,10 @@ dry run of a half-finished build from quoting the whole bill again.
 
 from __future__ import annotations
 
+import math
+
 from data_tools.build_config import BuildConfig
+from data_tools.errors import UserError
 from data_tools.judges import llama_guard_messages, polyguard_messages
 from data_tools.steps.common import load_template
 from data_tools.steps.context import chat_cost
@@ -23,6 +29,58 @@ from data_tools.taxonomy import get_taxonomy
 
 def _chars(messages) -> int:
     return sum(len(m["content"]) for m in messages)
+
+
+def generation_calls(cfg: BuildConfig, first_round: int) -> float:
+    """Expected generator calls over all rounds: each round asks again for the share the last one lost."""
+    drop = cfg.estimate.generation_drop_rate
+    return first_round * sum(drop ** r for r in range(cfg.generate.max_rounds))
+
+
+def expected_yield(cfg: BuildConfig) -> dict:
+    """Pairs per language the build should end with at `estimate.survival_rate`, and how the split takes them.
+
+    Every (language, category, style) group holds about per_cell x survival_rate pairs. Per category the split
+    takes whole groups into test until it has `test_per_category`, cuts the surplus of those groups (in neither
+    split), and must leave at least one group in train."""
+    per_group = _per_cell(cfg)[1] * cfg.estimate.survival_rate
+    categories, styles = len(cfg.category_ids), len(cfg.style_names)
+    target = cfg.split.test_per_category
+    test_groups = math.ceil(target / per_group - 1e-9) if target else 0
+    fills = test_groups <= styles - 1
+    cut = test_groups * per_group - target if target else 0.0
+    pairs = categories * (styles * per_group - cut)
+    test = categories * target if fills else None
+    return {"survival_rate": cfg.estimate.survival_rate, "prompts_per_language": categories * styles *
+            _per_cell(cfg)[1], "pairs_per_group": per_group, "test_groups_per_category": test_groups,
+            "styles": styles, "fills_split": fills, "pairs_per_language": int(pairs) if fills else None,
+            "test_per_language": test, "train_per_language": int(pairs) - test if fills else None,
+            "cut_per_language": round(categories * cut)}
+
+
+def check_fill(cfg: BuildConfig, expected: dict | None = None) -> None:
+    """UserError naming the key to change when the configured counts cannot fill the test split."""
+    expected = expected or expected_yield(cfg)
+    if expected["fills_split"]:
+        return
+    rate, styles, target = cfg.estimate.survival_rate, expected["styles"], cfg.split.test_per_category
+    if styles < 2:
+        raise UserError(f"key 'styles': the split needs at least 2 attack styles (one test group and one train "
+                        f"group per category), got {styles}")
+    needed = math.ceil(target / ((styles - 1) * rate) - 1e-9)
+    key, per_cell = _per_cell(cfg)
+    raise UserError(
+        f"key '{key}': {per_cell} prompts per cell x estimate.survival_rate {rate:g} = "
+        f"{expected['pairs_per_group']:g} pairs per (category, style) group, so split.test_per_category = {target} "
+        f"needs {expected['test_groups_per_category']} of a category's {styles} style groups in test, and one must "
+        f"stay in train; raise {key} to at least {needed} or lower split.test_per_category")
+
+
+def _per_cell(cfg: BuildConfig) -> tuple[str, int]:
+    """(config key, prompts per cell): a rainbow archive holds archive_size elites per cell."""
+    if cfg.generate.method == "rainbow":
+        return "generate.rainbow.archive_size", cfg.generate.rainbow.archive_size
+    return "generate.per_cell", cfg.generate.per_cell
 
 
 def estimate(cfg: BuildConfig, cache=None) -> dict:
@@ -46,17 +104,24 @@ def estimate(cfg: BuildConfig, cache=None) -> dict:
     lg_chars = _chars(llama_guard_messages(fake, "y" * int(est.avg_response_tokens * est.chars_per_token))) + 1200
     pg_chars = _chars(polyguard_messages(fake, "y" * int(est.avg_response_tokens * est.chars_per_token)))
 
+    # Requests go to the generators round-robin by slot number, so each gets an equal share of every round.
+    generators = cfg.endpoints.generators
+    gen_total = round(generation_calls(cfg, gen_langs * n_cells_per_lang * cfg.generate.per_cell))
     roles = {
-        "generator": (gen_langs * n_cells_per_lang * cfg.generate.per_cell, tok(gen_prompt_chars),
-                      tok(est.avg_prompt_chars), cfg.endpoints.generator),
+        ("generator" if g == 0 else f"generator[{g}]"): (
+            gen_total // len(generators) + (g < gen_total % len(generators)), tok(gen_prompt_chars),
+            tok(est.avg_prompt_chars), endpoint) for g, endpoint in enumerate(generators)}
+    roles |= {
         "refuser": (prompts, tok(est.avg_prompt_chars) + 30, est.avg_response_tokens, cfg.endpoints.refuser),
         "complier": (prompts, tok(est.avg_prompt_chars) + 30, est.avg_response_tokens, cfg.endpoints.complier),
         "llama_guard": (3 * prompts, tok(lg_chars), 5, cfg.endpoints.llama_guard),
         "polyguard": (3 * prompts, tok(pg_chars), 40, cfg.endpoints.polyguard),
     }
-    if rainbow:
+    if rainbow:   # the archive loop asks the main generator only, in rounds of its own
+        roles = {k: v for k, v in roles.items() if not k.startswith("generator")}
         roles.update(rainbow_roles(cfg, gen_langs, n_cells_per_lang, tok, gen_prompt_chars))
-    out: dict = {"prompts": prompts, "cells": n_langs * n_cells_per_lang, "roles": {}}
+    out: dict = {"prompts": prompts, "cells": n_langs * n_cells_per_lang, "roles": {},
+                 "generation_rounds": cfg.generate.max_rounds, "expected": expected_yield(cfg)}
     if rainbow:
         out["rainbow"] = rainbow_counts(cfg, gen_langs, n_cells_per_lang)
     for role, (calls, p_tok, c_tok, endpoint) in roles.items():
@@ -142,6 +207,16 @@ def format_estimate(est: dict) -> str:
                      f"(2 comparisons + 1 safety check per candidate)")
         lines.append("upper bound for guard calls (every prompt judged 3 times); prompts = a full archive")
     else:
-        lines.append("upper bound for guard calls (every prompt judged 3 times); generation counts one round, "
-                     "top-ups after dedup come on top")
+        lines.append(f"generation counts up to {est['generation_rounds']} rounds, each asking again for the "
+                     f"estimate.generation_drop_rate share the last one dropped; guard calls are an upper bound "
+                     f"(every prompt judged 3 times)")
+    exp = est["expected"]
+    if exp["fills_split"]:
+        lines.append(f"expected at estimate.survival_rate {exp['survival_rate']:g}: per language "
+                     f"{exp['prompts_per_language']} prompts -> {exp['pairs_per_language']} pairs (train "
+                     f"{exp['train_per_language']}, test {exp['test_per_language']}: "
+                     f"{exp['test_groups_per_category']} of {exp['styles']} style groups per category; "
+                     f"{exp['cut_per_language']} cut from test groups)")
+    else:
+        lines.append(f"expected at estimate.survival_rate {exp['survival_rate']:g}: the test split cannot be filled")
     return "\n".join(lines)

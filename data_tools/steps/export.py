@@ -1,6 +1,6 @@
 """`export`: the dataset as an HF DatasetDict on disk, as JSONL, per training mix, with a dataset card.
 
-Layout of <build>/export:
+Layout of <build>/export (the names come from BuildDir: dataset, dataset_jsonl, export_mix, card):
     refuseu/               DatasetDict(train, test)      datasets.load_from_disk, TRL's DPOTrainer
     refuseu.jsonl          every record, both splits (labels and meta as JSON objects)
     mixes/<mix>/           DatasetDict(train = the mix, test = the full test split)
@@ -22,9 +22,11 @@ from pathlib import Path
 
 import datasets
 
+from data_tools.errors import UserError
 from data_tools.schema import write_jsonl_atomic
 from data_tools.steps.card import render_card
-from data_tools.steps.layout import current_umask, mix_slug, read_step_records, write_text_atomic
+from data_tools.steps.layout import current_umask, read_step_records, write_text_atomic
+from data_tools.steps.leakage import find_leaks
 from data_tools.steps.mix import default_mix_names
 
 ARROW_COLUMNS = ("id", "source_id", "lang", "category", "style", "group", "prompt", "chosen", "rejected", "split",
@@ -53,6 +55,11 @@ def dataset_dict(train: list[dict], test: list[dict]):
 def run_export(ctx) -> dict:
     cfg, build = ctx.cfg, ctx.build
     records = read_step_records(build.split, "split")
+    leaks = find_leaks(records)
+    if leaks:
+        more = f" (and {len(leaks) - 3} more)" if len(leaks) > 3 else ""
+        raise UserError(f"{build.split}: {len(leaks)} train record(s) leak the test split, nothing exported: "
+                        f"{'; '.join(leaks[:3])}{more}; rerun `refuseu-data split`")
     train = [r for r in records if r["split"] == "train"]
     test = [r for r in records if r["split"] == "test"]
     mix_names = cfg.mix.names or default_mix_names(cfg.languages, tuple(cfg.mix.high_resource))
@@ -64,12 +71,14 @@ def run_export(ctx) -> dict:
     bars_were_on = datasets.is_progress_bar_enabled()
     datasets.disable_progress_bars()  # one bar per split and mix drowns the step summary
     try:
-        dataset_dict(train, test).save_to_disk(str(staging / "refuseu"))
-        write_jsonl_atomic(staging / "refuseu.jsonl", records)
+        # build.export's layout (BuildDir names every part of it), built in the staging directory.
+        inside = lambda path: staging / path.relative_to(build.export)  # noqa: E731
+        dataset_dict(train, test).save_to_disk(str(inside(build.dataset)))
+        write_jsonl_atomic(inside(build.dataset_jsonl), records)
         for name, mixed in mixes.items():
-            dataset_dict(mixed, test).save_to_disk(str(staging / "mixes" / mix_slug(name)))
+            dataset_dict(mixed, test).save_to_disk(str(inside(build.export_mix(name))))
         card = render_card(cfg, records, mixes, reports_dir=build.root / "reports")
-        write_text_atomic(staging / "README.md", card)
+        write_text_atomic(inside(build.card), card)
         _swap_in(staging, build.export)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

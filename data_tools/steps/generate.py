@@ -2,8 +2,14 @@
 
 Each request shows a generator one seed example, a hazard category and an attack style (in the cell's language in
 native mode) and asks for one new prompt. A cell wants `per_cell` prompts. Answers that are empty, too long, in
-the wrong language, or (near-)duplicates of a prompt already accepted for the same language and category are
-dropped, and the cell is topped up in further rounds, up to `max_rounds`.
+the wrong language, exact duplicates (after normalising case, whitespace, punctuation and accents) of a prompt
+already accepted in the same language in ANY category or style, or near-duplicates of one accepted in the same
+language and category, are dropped, and the cell is topped up in further rounds, up to `max_rounds`.
+
+Exact duplicates are checked across categories because the split is by (category, style) group: the same text
+accepted in two categories could land in train and test at once. Near-duplicates are checked within a category
+only: the n-gram index is quadratic in what it holds, and across a whole language (~9,000 prompts at paper scale)
+it would take half an hour per language.
 
 Determinism: every request is numbered by (cell, slot); its seed, seed example and generator follow from that
 number, and answers are processed in cell and slot order. With the call cache, a rerun therefore sends the same
@@ -19,7 +25,7 @@ from data_tools.errors import UserError
 from data_tools.steps import langcheck
 from data_tools.steps.common import fill, load_template, stable_hash, stable_int
 from data_tools.steps.context import ChatJob
-from data_tools.steps.dedup import DuplicateIndex
+from data_tools.steps.dedup import DuplicateIndex, normalise
 from data_tools.steps.layout import read_json, write_jsonl_atomic
 from data_tools.steps.material import english_material
 from data_tools.steps.seeds import load_seeds, seeds_by_category
@@ -95,6 +101,7 @@ def run_generate(ctx) -> dict:
     accepted: dict[tuple, list[dict]] = {cell: [] for cell in cells}
     next_slot = {cell: 0 for cell in cells}
     dedup = {(lang, c): DuplicateIndex(gen.ngram, gen.near_duplicate_threshold) for lang in langs for c in cfg.category_ids}
+    seen: dict[str, set[str]] = {lang: set() for lang in langs}   # normalised prompts accepted, per language
     dropped: Counter = Counter()
     rounds_used = 0
 
@@ -113,6 +120,8 @@ def run_generate(ctx) -> dict:
             lang, category, style = cell
             text = clean_prompt(result.text)
             reason = _rejection(text, lang, gen)
+            if reason is None and normalise(text) in seen[lang]:
+                reason = "exact_duplicate"
             if reason is None:
                 verdict, _ = dedup[(lang, category)].check(text)
                 reason = None if verdict == "new" else f"{verdict}_duplicate"
@@ -121,6 +130,7 @@ def run_generate(ctx) -> dict:
                 continue
             rid = "gen-" + stable_hash(cfg.seed, lang, category, style, slot, endpoint.model)
             dedup[(lang, category)].add(rid, text)
+            seen[lang].add(normalise(text))
             accepted[cell].append({
                 "id": rid, "source_id": rid, "lang": lang, "category": category, "style": style, "prompt": text,
                 "meta": {"generator": endpoint.model, "seed_example": seed["id"], "slot": slot, "round": round_no,

@@ -68,6 +68,23 @@ class BuildDir:
     def export(self) -> Path:
         return self.root / "export"
 
+    # Inside the export (data_tools/steps/export.py writes them; configs and docs name them, tests/test_paths.py
+    # checks that they agree).
+    @property
+    def dataset(self) -> Path:
+        return self.export / "refuseu"          # DatasetDict(train, test): what training and evaluation read
+
+    @property
+    def dataset_jsonl(self) -> Path:
+        return self.export / "refuseu.jsonl"
+
+    @property
+    def card(self) -> Path:
+        return self.export / "README.md"
+
+    def export_mix(self, name: str) -> Path:
+        return self.export / "mixes" / mix_slug(name)   # DatasetDict(train = the mix, test = the full test split)
+
     @property
     def audit(self) -> Path:
         return self.root / "audit"

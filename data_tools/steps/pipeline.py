@@ -58,6 +58,9 @@ def run_step(cfg, build, name: str, use_cache: bool = True, fn=None) -> dict:
 
 
 def run_build(cfg, build, use_cache: bool = True, echo=print) -> list[dict]:
+    from data_tools.steps.keys import check_keys
+
+    check_keys(cfg, build_order(cfg.mode))  # every role's key, before the first step pays for anything
     save_config(cfg, build)
     reports = []
     for name in build_order(cfg.mode):

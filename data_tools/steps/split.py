@@ -3,7 +3,8 @@
 Per category, groups are taken into test in a seeded order until every language has at least N test records of
 that category; the test records of each (language, category) are then cut to exactly N in a seeded order. Records
 cut away are in neither split: they share a group with test records, so training on them would leak the test
-groups. At least one group per category stays in train, or the step stops and says so.
+groups. At least one group per category stays in train, or the step stops and says so. Last, a train record whose
+prompt (normalised) is a test prompt of its language, from whatever group, is dropped too (`leakage`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections import defaultdict
 from data_tools.errors import UserError
 from data_tools.steps.common import stable_hash, stable_int
 from data_tools.steps.layout import read_step_records, write_jsonl_atomic
+from data_tools.steps.leakage import repeats_test_prompt
 
 
 def choose_test_groups(records: list[dict], target: int, seed: int) -> set[str]:
@@ -70,14 +72,22 @@ def assign_splits(records: list[dict], target: int, seed: int) -> tuple[list[dic
     return out, cut
 
 
+def drop_test_repeats(records: list[dict]) -> tuple[list[dict], list[str]]:
+    """Records without the train ones that repeat a test prompt of their language; -> (kept, dropped ids)."""
+    dropped = {train["id"] for train, _ in repeats_test_prompt(records)}
+    return [rec for rec in records if rec["id"] not in dropped], sorted(dropped)
+
+
 def run_split(ctx) -> dict:
     records = read_step_records(ctx.build.filtered, "filter")
     out, cut = assign_splits(records, ctx.cfg.split.test_per_category, ctx.cfg.seed)
+    out, repeats = drop_test_repeats(out)
     write_jsonl_atomic(ctx.build.split, out)
     counts = defaultdict(int)
     for rec in out:
         counts[rec["split"]] += 1
     groups = {s: sorted({r["group"] for r in out if r["split"] == s}) for s in ("train", "test")}
     report = {"train": counts["train"], "test": counts["test"], "cut_from_test_groups": cut,
+              "dropped_repeating_test_prompts": len(repeats), "dropped_ids": repeats,
               "test_groups": groups["test"], "train_groups": len(groups["train"]), "output": ctx.build.split.name}
     return report

@@ -46,10 +46,8 @@ def translate_material(ctx) -> dict:
     tr = translator(ctx)
     sent = {}
     try:
-        for lang in ctx.cfg.languages:
-            if lang == "en":
-                continue
-            translated = tr.translate(texts, target=lang, source="en", desc="generation material")
+        for lang, translated in tr.translate_many(texts, ctx.cfg.languages, source="en",
+                                                  desc="generation material").items():
             sent[lang] = texts
             material[lang] = {}
             for (address, _), text in zip(items, translated):
@@ -69,10 +67,7 @@ def translate_prompts(ctx) -> dict:
     tr = translator(ctx)
     sent = {}
     try:
-        for lang in ctx.cfg.languages:
-            if lang == "en":
-                continue
-            translated = tr.translate(texts, target=lang, source="en", desc="prompts")
+        for lang, translated in tr.translate_many(texts, ctx.cfg.languages, source="en", desc="prompts").items():
             sent[lang] = texts
             for row, text in zip(source, translated):
                 # Kept even when the language check disagrees: dropping would break "same questions everywhere";

@@ -23,7 +23,7 @@ from typing import Sequence
 import numpy as np
 
 from data_tools.errors import UserError
-from data_tools.taxonomy import check_languages, mix_languages
+from data_tools.taxonomy import HIGH_RESOURCE, check_languages, mix_languages
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,35 +52,42 @@ class EncodeStats:
 
 
 def select_records(records: Sequence[dict], *, split: str, mix: str = "balanced", languages: Sequence[str] = (),
-                   high_resource: Sequence[str] | None = None, source: str = "data") -> list[dict]:
-    """Records of one split whose language is in the mix (and in `languages`, when given).
+                   high_resource: Sequence[str] | None = None, balance: bool = True,
+                   source: str = "data") -> list[dict]:
+    """Records of one split in the mix (and in `languages`, when given).
 
-    For the train split this also checks that no test prompt and no test (category/style) group leaks into
-    training: the paper splits by group, and a leak would inflate every test number.
+    The train split goes through `data_tools.steps.mix.select_mix`, the function the dataset build uses for
+    export/mixes/<mix>: "balanced" is every language at equal counts, here as there, and the same records are
+    chosen. The test split is every test record of the mix's languages.
+
+    For the train split this also checks that no test prompt (normalised, per language) and no test
+    (category/style) group leaks into training: the paper splits by group, and a leak would inflate every test
+    number.
     """
-    kwargs = {"high_resource": tuple(high_resource)} if high_resource else {}
-    langs = set(mix_languages(mix, **kwargs))
+    from data_tools.steps.leakage import prompt_key
+    from data_tools.steps.mix import select_mix
+
+    high_resource = tuple(high_resource) if high_resource else HIGH_RESOURCE
+    langs = set(mix_languages(mix, high_resource))
     if languages:
         langs &= set(check_languages(list(languages), where=f"{source}: key 'data.languages'"))
     chosen = [r for r in records if r["split"] == split and r["lang"] in langs]
+    if not chosen:
+        raise UserError(f"{source}: no records left after filtering (split={split!r}, mix={mix!r}, "
+                        f"languages={sorted(langs)}); check key 'data.split', 'data.mix' or 'data.languages'")
     if split == "train":
         test = [r for r in records if r["split"] == "test"]
         test_groups = {r["group"] for r in test}
-        test_prompts = {_prompt_text(r) for r in test}
+        test_prompts = {prompt_key(r): r["id"] for r in test}
         for rec in chosen:
             if rec["group"] in test_groups:
                 raise UserError(f"{source}: train record {rec['id']} is in group {rec['group']!r}, which also has "
                                 f"test records (the split must be by group)")
-            if _prompt_text(rec) in test_prompts:
-                raise UserError(f"{source}: train record {rec['id']} repeats a test prompt")
-    if not chosen:
-        raise UserError(f"{source}: no records left after filtering (split={split!r}, mix={mix!r}, "
-                        f"languages={sorted(langs)}); check key 'data.split', 'data.mix' or 'data.languages'")
+            if prompt_key(rec) in test_prompts:
+                raise UserError(f"{source}: train record {rec['id']} repeats the prompt of test record "
+                                f"{test_prompts[prompt_key(rec)]}")
+        chosen = select_mix(chosen, mix, high_resource, balance, languages=sorted(langs))
     return chosen
-
-
-def _prompt_text(rec: dict) -> str:
-    return "\n".join(m["content"] for m in rec["prompt"])
 
 
 # ---------------------------------------------------------------------------------------------------------------

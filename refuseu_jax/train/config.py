@@ -47,9 +47,13 @@ class ModelSpec:
 class DataSpec:
     path: str = "sample"  # JSONL / Parquet / save_to_disk directory; "sample" = the bundled sample
     split: Literal["train", "test"] = "train"
-    mix: str = "balanced"  # balanced | high_resource | en_only | no_en | single:<lang>
+    # balanced | high_resource | en_only | no_en | single:<lang>, chosen by the dataset build's own function
+    # (data_tools.steps.mix.select_mix), so the full export with `mix: X` trains on export/mixes/X's records.
+    # "balanced": every language, cut to equal counts.
+    mix: str = "balanced"
     languages: tuple[str, ...] = ()  # further restrict the mix's languages (empty: no restriction)
     high_resource: tuple[str, ...] = HIGH_RESOURCE  # what "high_resource" means (the paper: en de fr it es pt)
+    balance: bool = True  # cut high_resource and no_en to equal counts per language too (the build's mix.balance)
     max_length: int = 512  # prompt + completion tokens per sequence
     max_prompt_length: int | None = None
     pad_multiple: int = 64  # pad each batch to the longest pair rounded up to this (0: always max_length)

@@ -112,7 +112,7 @@ def prepare_pairs(cfg: TrainConfig, tokenizer, records=None) -> tuple[list[B.Enc
     path = data_path(cfg.data.path)
     records = read_records(path) if records is None else records
     selected = B.select_records(records, split=cfg.data.split, mix=cfg.data.mix, languages=cfg.data.languages,
-                                high_resource=cfg.data.high_resource, source=path)
+                                high_resource=cfg.data.high_resource, balance=cfg.data.balance, source=path)
     if cfg.data.limit is not None and cfg.data.limit < len(selected):
         order = np.random.default_rng(cfg.data.shuffle_seed).permutation(len(selected))
         selected = [selected[i] for i in sorted(order[: cfg.data.limit])]
@@ -162,7 +162,9 @@ def merge_lora(base: dict, lora: dict, scale: float) -> dict:
 
 
 def make_schedule(o: OptimSpec, total_steps: int):
-    warmup = int(round(o.warmup_ratio * total_steps))
+    # Rounded up, as transformers' TrainingArguments.get_warmup_steps does for TRL: the same warmup length, so
+    # the learning rate of every step equals TRL's (tests/refuseu_jax/train/test_paper_configs.py).
+    warmup = math.ceil(o.warmup_ratio * total_steps)
     rest = max(total_steps - warmup, 1)
     decay = {
         "constant": optax.constant_schedule(o.learning_rate),

@@ -10,9 +10,12 @@ CATEGORIES = ["S1", "S2", "S9"]
 STYLES = ["Slang", "Role Play", "Hypotheticals", "Word Play"]
 PER_CELL = 2
 TEST_PER_CATEGORY = 2
-# A build of 4 prompts (en, de; one category; two styles) for tests of single behaviours.
+# A build of 4 prompts (en, de; one category; two styles) for tests of single behaviours. The scripted guards pass
+# every prompt but the "[benign]" ones (1 seed in 7), and one prompt per cell fills the split only if it survives:
+# the dry run is told so (survival_rate 1.0), or it would refuse these counts at the default rate.
 SMALL = dict(langs=["en", "de"], categories=["S1"], styles=["Slang", "Role Play"],
-             generate={"per_cell": 1, "max_rounds": 2}, split={"test_per_category": 1})
+             generate={"per_cell": 1, "max_rounds": 2}, split={"test_per_category": 1},
+             estimate={"survival_rate": 1.0})
 
 
 def endpoint(url: str, model: str, key_env: str | None) -> dict:

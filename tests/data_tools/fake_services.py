@@ -111,3 +111,30 @@ def deepl_translator(text: str, target_lang: str, source_lang, formality) -> str
     markers = " ".join(re.findall(r"\[[^\]]+\]", text))
     seed = sum(map(ord, text))
     return (phrase_text(lang, seed, n=4) + (" " + markers if markers else "")).strip()
+
+
+class SamePromptForEveryCategory:
+    """A generator that ignores the hazard category in its first round: the n-th request of every
+    (language, style, category) cell gets the same text for every category. Top-up requests (slot >= `per_cell`)
+    get texts of their own, so a build that drops the repeats can still fill its cells."""
+
+    def __init__(self, per_cell: int):
+        import threading
+
+        self.per_cell = per_cell
+        self.calls: dict[tuple, int] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, body: dict):
+        if not str(body.get("model", "")).startswith("gen"):
+            return default_responder(body)
+        user = body["messages"][-1]["content"]
+        lang = NAME_TO_CODE[_ASKED_LANGUAGE.search(user).group(1)]
+        style = re.search(r"Attack style: (.*)", user).group(1)
+        category = re.search(r"Hazard category: (.*)", user).group(1)
+        with self._lock:
+            n = self.calls.get((lang, style, category), 0)
+            self.calls[(lang, style, category)] = n + 1
+        if n < self.per_cell:
+            return phrase_text(lang, sum(map(ord, style)) * 100 + n)
+        return phrase_text(lang, int(body.get("seed", 0)))

@@ -62,3 +62,30 @@ def test_yaml_errors_name_file_and_line(tmp_path):
 
 def test_parse_overrides_nests():
     assert parse_overrides(["a.b.c=1", "a.d=x"]) == {"a": {"b": {"c": 1}, "d": "x"}}
+
+
+def test_errors_in_overrides_name_the_override_not_the_file(tmp_path):
+    (tmp_path / "run.yaml").write_text("name: run\noptim:\n  schedule: linear\n")
+    with pytest.raises(UserError, match=r"^--set steps=many: key 'steps': expected an integer"):
+        load_config(Run, tmp_path / "run.yaml", ["steps=many"])
+    with pytest.raises(UserError, match=r"^--set optim.lr=1: unknown key 'optim.lr'"):
+        load_config(Run, tmp_path / "run.yaml", ["optim.lr=1"])
+    with pytest.raises(UserError, match=r"^--set optim=\{schedule: exp\}: key 'optim.schedule'"):
+        load_config(Run, tmp_path / "run.yaml", ["optim={schedule: exp}"])
+    with pytest.raises(UserError, match=r"^--langs xx: key 'langs\[0\]'"):
+        load_config(Checked, None, ["name=x"], [("--langs xx", "langs=[xx]")])
+    # what the file holds is still blamed on the file
+    (tmp_path / "bad.yaml").write_text("name: run\nsteps: many\n")
+    with pytest.raises(UserError, match=r"bad.yaml: key 'steps'"):
+        load_config(Run, tmp_path / "bad.yaml", ["optim.learning_rate=1e-5"])
+
+
+@dataclass(frozen=True)
+class Checked:
+    name: str
+    langs: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        for i, lang in enumerate(self.langs):
+            if lang == "xx":
+                raise UserError(f"key 'langs[{i}]': unknown language {lang!r}")

@@ -20,7 +20,7 @@ from data_tools.clients.cache import canonical_json
 from data_tools.schema import read_records
 from data_tools.taxonomy import LANGUAGES
 from tests.data_tools.build_env import CATEGORIES, PER_CELL, STYLES, TEST_PER_CATEGORY, write_config
-from tests.data_tools.fake_services import build_responder, deepl_translator
+from tests.data_tools.fake_services import SamePromptForEveryCategory, build_responder, deepl_translator
 from tests.servers.deepl_server import DeepLServer
 from tests.servers.openai_server import OpenAIServer
 
@@ -70,6 +70,9 @@ def test_splits_groups_ids_and_counts(built):
     assert len(ids) == len(set(ids))
     groups = {s: {r["group"] for r in records if r["split"] == s} for s in ("train", "test")}
     assert groups["train"] and groups["test"] and not groups["train"] & groups["test"]
+    from data_tools.steps.leakage import find_leaks
+
+    assert find_leaks(records) == []    # nor a test prompt (normalised) in train, from any group
     test_counts = Counter((r["lang"], r["category"]) for r in records if r["split"] == "test")
     assert test_counts == {(lang, c): TEST_PER_CATEGORY for lang in LANGUAGES for c in CATEGORIES}
     generated = [json.loads(line) for line in (built["dir"] / "prompts.jsonl").read_text().splitlines()]
@@ -296,16 +299,24 @@ def test_dry_run_of_a_finished_build_prices_only_what_is_not_cached(built):
     from data_tools.steps.layout import BuildDir
 
     build = BuildDir(built["dir"])
-    done = estimate_with_cache(load_config(BuildConfig, build.config), build)
+    # no top-up rounds assumed: the first round's calls are all in the cache (the build made a few more)
+    first_round = ["estimate.generation_drop_rate=0"]
+    done = estimate_with_cache(load_config(BuildConfig, build.config, first_round), build)
     for role in ("generator", "refuser", "complier"):
         assert done["roles"][role]["cached"] == done["roles"][role]["calls"]
         assert done["roles"][role]["cost_usd"] == 0.0
     assert done["roles"]["translator"]["characters_to_pay"] == 0 < done["roles"]["translator"]["characters"]
-    bigger = estimate_with_cache(load_config(BuildConfig, build.config, ["generate.per_cell=4"]), build)
+    bigger = estimate_with_cache(load_config(BuildConfig, build.config, ["generate.per_cell=4", *first_round]), build)
     assert bigger["roles"]["generator"]["calls"] == 2 * done["roles"]["generator"]["calls"]
     assert bigger["roles"]["generator"]["cost_usd"] > 0
     result = CliRunner().invoke(main, ["build", "-b", str(built["dir"]), "--dry-run"])
     assert result.exit_code == 0 and "estimated total" in result.output
+    # `stats` measures what the dry run assumes: the share of pairs the filter kept
+    filtered = json.loads((built["dir"] / "reports" / "filter.json").read_text())["result"]
+    stats = CliRunner().invoke(main, ["stats", "-b", str(built["dir"])])
+    assert stats.exit_code == 0, stats.output
+    assert (f"filter survival measured: {filtered['kept']} of {filtered['pairs']} pairs kept = "
+            f"{filtered['kept'] / filtered['pairs']:.3f}") in stats.output
 
 
 def test_transient_faults_are_retried_and_do_not_change_the_dataset(built, tmp_path, monkeypatch):
@@ -322,3 +333,62 @@ def test_transient_faults_are_retried_and_do_not_change_the_dataset(built, tmp_p
     assert retries and int(retries.group(1)) >= 40                    # the totals line counts them
     mine = (tmp_path / "out" / "export" / "refuseu.jsonl").read_text()
     assert mine == (built["dir"] / "export" / "refuseu.jsonl").read_text()
+
+
+def test_trainer_and_export_pick_the_same_records_for_every_mix(built):
+    """`balanced` (and every other mix) means the same records in the export's mixes/ and in the trainer reading
+    the full export: both call data_tools.steps.mix.select_mix."""
+    import datasets
+
+    from refuseu_jax.train.batches import select_records
+
+    records = read_records(built["dir"] / "export" / "refuseu")
+    mixes = built["dir"] / "export" / "mixes"
+    for mix in ("balanced", "high_resource", "en_only", "no_en", "single:sl"):
+        exported = datasets.load_from_disk(str(mixes / mix.replace(":", "-")))["train"]["id"]
+        trained = [r["id"] for r in select_records(records, split="train", mix=mix)]
+        assert sorted(trained) == sorted(exported), mix
+        if mix == "balanced":
+            assert len(set(Counter(r["lang"] for r in select_records(records, split="train", mix=mix)).values())) == 1
+    # reading the exported mix itself selects it unchanged
+    mix_records = read_records(mixes / "balanced")
+    assert sorted(r["id"] for r in select_records(mix_records, split="train", mix="balanced")) == sorted(
+        r["id"] for r in mix_records if r["split"] == "train")
+
+
+def test_a_generator_repeating_itself_across_categories_leaks_nothing(tmp_path, monkeypatch):
+    from data_tools.steps.dedup import normalise
+
+    monkeypatch.setenv(KEY_ENV, KEY)
+    generator = SamePromptForEveryCategory(per_cell=PER_CELL)
+    with OpenAIServer(responder=generator) as oa, DeepLServer(translator=deepl_translator) as dl:
+        config = write_config(tmp_path / "build.yaml", oa.url, dl.url, KEY_ENV, langs=["en", "de", "lv"])
+        result = CliRunner().invoke(main, ["build", "-b", str(tmp_path / "out"), "-c", str(config)])
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "out" / "reports" / "generate.json").read_text())["result"]
+    assert report["dropped"]["exact_duplicate"] >= 2 * len(STYLES) * PER_CELL   # the repeats were there, and went
+    records = read_records(tmp_path / "out" / "export" / "refuseu.jsonl")
+    for lang in ("en", "de", "lv"):
+        texts = {s: {normalise(r["prompt"][0]["content"]) for r in records if r["lang"] == lang and r["split"] == s}
+                 for s in ("train", "test")}
+        assert texts["train"] and texts["test"] and not texts["train"] & texts["test"], lang
+        assert len({normalise(r["prompt"][0]["content"]) for r in records if r["lang"] == lang}) == sum(
+            r["lang"] == lang for r in records)
+
+
+def test_export_refuses_a_split_with_leakage(built, tmp_path):
+    import shutil
+
+    build_dir = tmp_path / "out"
+    shutil.copytree(built["dir"], build_dir, ignore=shutil.ignore_patterns("cache.sqlite", "export"))
+    rows = [json.loads(line) for line in (build_dir / "split.jsonl").read_text().splitlines()]
+    test_row = next(r for r in rows if r["split"] == "test")
+    train_row = next(r for r in rows if r["split"] == "train" and r["lang"] == test_row["lang"]
+                     and r["category"] != test_row["category"])
+    train_row["prompt"] = [{"role": "user", "content": "  " + test_row["prompt"][0]["content"].upper()}]
+    (build_dir / "split.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    result = CliRunner().invoke(main, ["export", "-b", str(build_dir)])
+    assert result.exit_code == 2, result.output
+    assert train_row["id"] in result.stderr and test_row["id"] in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not (build_dir / "export").exists()

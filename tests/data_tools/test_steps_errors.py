@@ -63,12 +63,25 @@ def test_unknown_config_key_in_file_and_in_set(tmp_path, config):
     assert_nothing_half_written(tmp_path / "out", ("config.yaml",))
 
 
-def test_endpoint_answering_non_json(tmp_path, config, servers):
-    oa, _ = servers
+def test_endpoint_answering_non_json(tmp_path, servers, api_key):
+    """In a process of its own (pytest's log capture would hide what a user sees): the stop is one line on
+    stderr, not a warning per failed call first."""
+    import os
+    import subprocess
+    import sys
+
+    oa, dl = servers
     oa.inject("malformed", times=10**6, match=lambda body: body.get("model") == "gen-small")
+    config = write_config(tmp_path / "build.yaml", oa.url, dl.url, api_key.env,
+                          **dict(SMALL, generate={"per_cell": 8, "max_rounds": 2}))
     out = tmp_path / "out"
-    line = assert_user_error(run("build", "-b", out, "-c", config), "role 'generator'", "bad_response")
-    assert oa.url.rsplit("/", 1)[0] in line
+    proc = subprocess.run([str(Path(sys.executable).parent / "refuseu-data"), "build", "-b", str(out), "-c",
+                           str(config)], capture_output=True, text=True, env=dict(os.environ), timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
+    assert "role 'generator'" in lines[0] and "bad_response" in lines[0] and "32 of 32 calls" in lines[0]
+    assert oa.url.rsplit("/", 1)[0] in lines[0]
     assert_nothing_half_written(out, ("prompts.jsonl", "pairs.jsonl", "export"))
     assert (out / "material.json").is_file()   # the step before it finished and stays
 
@@ -89,6 +102,38 @@ def test_missing_key_names_the_variable(tmp_path, servers, monkeypatch):
     config = write_config(tmp_path / "build.yaml", oa.url, dl.url, "REFUSEU_UNSET_KEY_VAR", **SMALL)
     monkeypatch.delenv("REFUSEU_UNSET_KEY_VAR", raising=False)
     assert_user_error(run("build", "-b", tmp_path / "out", "-c", config), "REFUSEU_UNSET_KEY_VAR")
+
+
+@pytest.mark.parametrize("role", ["complier", "polyguard", "extra_generators[0]"])
+def test_a_missing_key_of_a_late_role_stops_the_build_before_anything_is_paid(tmp_path, servers, api_key,
+                                                                             monkeypatch, role):
+    """The complier is first called in the third step: its key must be missing before translation is paid for."""
+    oa, dl = servers
+    config = write_config(tmp_path / "build.yaml", oa.url, dl.url, api_key.env, **SMALL)
+    monkeypatch.delenv("REFUSEU_LATE_KEY", raising=False)
+    if role == "extra_generators[0]":
+        override = f"--set=endpoints.extra_generators=[{{base_url: '{oa.url}', model: gen-2, api_key_env: REFUSEU_LATE_KEY}}]"
+    else:
+        override = f"--set=endpoints.{role}.api_key_env=REFUSEU_LATE_KEY"
+    line = assert_user_error(run("build", "-b", tmp_path / "out", "-c", config, override),
+                             f"endpoints.{role}.api_key_env (REFUSEU_LATE_KEY)", "nothing was sent")
+    assert api_key.env not in line                  # the keys that are set are not reported
+    assert oa.request_count == 0 and dl.request_count == 0 and dl.usage_count == 0
+    dry = run("build", "-b", tmp_path / "out", "-c", config, override, "--dry-run")
+    assert dry.exit_code == 0 and "REFUSEU_LATE_KEY" in dry.output   # the dry run says so too
+
+
+def test_set_errors_name_the_override_not_the_file(tmp_path, config):
+    line = assert_user_error(run("build", "-b", tmp_path / "out", "-c", config, "--set", "generate.per_cell=many"),
+                             "--set generate.per_cell=many", "key 'generate.per_cell'", "expected an integer")
+    assert str(config) not in line
+    assert_user_error(run("build", "-b", tmp_path / "out", "-c", config, "--set", "styles=[Slang, Rapping]"),
+                      "--set styles=[Slang, Rapping]", "key 'styles[1]'", "'Rapping'")
+    # a value from the file is still blamed on the file, with its key
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(config.read_text().replace("- Role Play", "- Role Playing"))
+    assert_user_error(run("build", "-b", tmp_path / "out", "-c", bad), "bad.yaml", "key 'styles[1]'",
+                      "unknown attack style 'Role Playing'")
 
 
 @pytest.mark.parametrize("name, content, fragments", [
@@ -143,6 +188,31 @@ def test_deepl_quota_stops_cleanly_and_a_rerun_resumes(tmp_path, api_key):
         result = run("build", "-b", out, "-c", config)
         assert result.exit_code == 0, result.output
         assert "build:" in result.output and "from cache" in result.output
+
+
+def test_deepl_quota_messages_count_every_language_already_cached(tmp_path, api_key):
+    from data_tools.build_config import BuildConfig
+    from data_tools.configuration import load_config
+    from data_tools.steps.estimate import estimate
+
+    with OpenAIServer(responder=build_responder) as oa, DeepLServer(translator=deepl_translator) as dl:
+        config = write_config(tmp_path / "build.yaml", oa.url, dl.url, api_key.env,
+                              **dict(SMALL, langs=["en", "de", "lv"]))
+        per_language = estimate(load_config(BuildConfig, config))["roles"]["translator"]["characters"] // 2
+        dl.character_limit = per_language + per_language // 2          # room for one language, not two
+        out = tmp_path / "out"
+        # 1. the check before sending anything counts both languages
+        line = assert_user_error(run("build", "-b", out, "-c", config), "2 languages", f"{2 * per_language:,} more")
+        assert "nothing was sent" in line and dl.request_count == 0
+        # 2. translating what fits: German is done when Latvian runs out, and the message counts both
+        line = assert_user_error(run("build", "-b", out, "-c", config, "--set", "endpoints.translator.check_quota=false"),
+                                 "HTTP 456", "over 2 languages", "complete: de")
+        assert "-> LV" in line
+        # 3. the next check knows German is cached and asks only for Latvian
+        line = assert_user_error(run("build", "-b", out, "-c", config), f"{per_language:,} more characters",
+                                 f"{per_language:,} of {2 * per_language:,} are already translated and cached",
+                                 "complete for de")
+        assert oa.request_count == 0
 
 
 def test_no_cache_pays_again(tmp_path, config, servers):

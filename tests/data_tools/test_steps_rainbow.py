@@ -234,7 +234,8 @@ def test_shipped_rainbow_config_dry_run():
     result = CliRunner().invoke(main, ["build", "-b", "/nonexistent-build-dir", "-c", "configs/data/rainbow.yaml",
                                        "--dry-run"])
     assert result.exit_code == 0, result.output
-    candidates = 200 * 12 * 16
+    candidates = 1200 * 12 * 16
     assert f"= {candidates} generator calls; at most {candidates} target and {3 * candidates} judge calls" \
         in result.output
-    assert "about 6720 prompts" in result.output          # 12 languages x 14 x 10 cells x 4
+    assert "about 107520 prompts" in result.output        # 12 languages x 14 x 10 cells x 64
+    assert "per language 8960 prompts -> 4088 pairs (train 2688, test 1400" in result.output   # the paper's split

@@ -180,7 +180,7 @@ def test_sample_command_over_test_split(tmp_path):
     assert result.exit_code == 2 and "--out" in result.output
 
 
-@pytest.mark.parametrize("name", ["default.yaml", "paper.yaml", "jax_guard.yaml", "independent.yaml"])
+@pytest.mark.parametrize("name", ["default.yaml", "paper.yaml", "paper-baseline.yaml", "jax_guard.yaml", "independent.yaml"])
 def test_shipped_eval_configs_load(name):
     from pathlib import Path
 

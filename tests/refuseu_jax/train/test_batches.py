@@ -84,14 +84,31 @@ def test_truncation_keeps_prompt_start_drops_completion_tails_and_counts_drops(t
 
 
 def test_select_records_by_split_mix_languages_and_leak_check(records):
+    from collections import Counter
+
     train = B.select_records(records, split="train", mix="high_resource")
     assert {r["lang"] for r in train} == {"en", "de", "fr", "it", "es", "pt"}
+    # "balanced" is every language at equal counts (the smallest language's), as in the dataset build's mixes
+    de_train = [r["id"] for r in records if r["split"] == "train" and r["lang"] == "de"]
+    fewer = [r for r in records if r["id"] not in de_train[:3]]       # German short of three pairs
+    balanced = Counter(r["lang"] for r in B.select_records(fewer, split="train", mix="balanced"))
+    available = Counter(r["lang"] for r in fewer if r["split"] == "train")
+    assert len(balanced) == 12 and set(balanced.values()) == {available["de"]} and max(available.values()) > available["de"]
+    unbalanced = Counter(r["lang"] for r in B.select_records(fewer, split="train", mix="no_en", balance=False))
+    assert unbalanced == {lang: n for lang, n in available.items() if lang != "en"}
     assert {r["split"] for r in train} == {"train"}
     assert {r["lang"] for r in B.select_records(records, split="train", mix="no_en", languages=["pl", "en"])} == {"pl"}
     assert {r["lang"] for r in B.select_records(records, split="test", mix="single:lv")} == {"lv"}
     leaked = dict(next(r for r in records if r["split"] == "test"), split="train", id="leak")
     with pytest.raises(UserError, match="group"):
         B.select_records(records + [leaked], split="train")
+    # a test prompt asked again in a training group (other case and spacing) is a leak too
+    test_rec = next(r for r in records if r["split"] == "test")
+    train_rec = next(r for r in records if r["split"] == "train" and r["lang"] == test_rec["lang"])
+    repeated = dict(train_rec, id="repeat", prompt=[{"role": "user", "content": test_rec["prompt"][0]["content"].lower()
+                                                    + "  "}])
+    with pytest.raises(UserError, match=f"repeat repeats the prompt of test record {test_rec['id']}"):
+        B.select_records(records + [repeated], split="train")
     with pytest.raises(UserError, match="no records left"):
         B.select_records(records, split="train", mix="en_only", languages=["de"])
     with pytest.raises(UserError, match="unknown language"):
