@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 from data_tools.atomic import write_text_atomic
+from refuseu_jax.evaluate.benchmarks.report import benchmark_table
 from refuseu_jax.paper.figures import write_figures
 from refuseu_jax.paper.plan import BASELINE, Plan
 from refuseu_jax.paper.runner import state
@@ -82,6 +83,8 @@ def write_report(plan: Plan) -> Path | None:
     if left_out:
         parts += ["", "Not in this report: " + "; ".join(left_out) + "."]
     parts += [""] + [t.markdown() for t in tables]
+    # Always present: with no benchmark files it says, per run, which benchmarks were absent or not configured.
+    parts += [benchmark_table(runs)]
     parts += ["## Figures", ""] + [f"![{p.stem}](figures/{p.name})" for p in figures]
     write_text_atomic(out / "report.md", "\n".join(parts) + "\n")
     write_text_atomic(out / "report.json", json.dumps(

@@ -198,6 +198,7 @@ def test_the_driver_writes_every_table_and_figure(study):
     assert "Table 1" in text and "Table 2" in text and "Table 3" in text and "figures/fig3_asr.png" in text
     assert "Judges: guards llama_guard (llama-guard), polyguard (polyguard); rule paper, adjudicator" in text
     assert "Independence from the dataset's filter" in text and "Mixed judge setups" not in text
+    assert "## External toxicity benchmarks" in text and "baseline: no external benchmarks configured" in text
 
 
 @pytest.mark.slow  # the module's study: ~50 s of CPU (build, 10 units), shared
