@@ -158,3 +158,12 @@ def test_the_checker_catches_a_wrong_path(produced):
     assert not is_produced("runs/train/balanced/hf", roots, layout)
     assert is_produced("checkpoints/NeuralDaredevil-8B-abliterated", roots, layout)   # its download command
     assert named("see refuseu_jax/checkpoints/hf.py and `checkpoints/model-a`", "checkpoints/") == ["checkpoints/model-a"]
+
+
+def test_test_module_basenames_are_unique():
+    """pytest imports test modules by basename (rootdir mode, no __init__.py): two files with one name make the whole
+    collection fail on a clean checkout, while a warm checkout's __pycache__ can hide it."""
+    seen: dict[str, Path] = {}
+    for path in sorted((REPO / "tests").rglob("test_*.py")):
+        assert path.name not in seen, f"{path.relative_to(REPO)} and {seen[path.name].relative_to(REPO)} share a name"
+        seen[path.name] = path

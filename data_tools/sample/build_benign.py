@@ -8,7 +8,7 @@ rejected answer is a refusal, the same sentences that are chosen for harmful req
 the trainer carves its own validation set.
 
 `benign_eval.jsonl` (build_eval_prompts): 16 other requests, 8 look-alikes and 8 everyday, each in all 12
-languages, for measuring over-refusal. Their topics appear in no training file (tests/data_tools/test_sample.py
+languages, for measuring over-refusal. Their topics appear in no training file (tests/data_tools/test_bundled_data.py
 checks topics and normalised texts).
 
 Where a look-alike's trigger word has no natural equivalent in a language (German has no "break into" a job
