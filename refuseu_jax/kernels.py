@@ -35,7 +35,7 @@ def _is_float(x) -> bool:
     return jnp.issubdtype(x.dtype, jnp.floating)
 
 
-# ---- layouts and products ---------------------------------------------------------------------------------------
+# ---- layouts and products -----------------------------------------------------------------------------------------
 def row_major(x: jax.Array) -> jax.Array:
     """x materialised row-major on CPU (a no-op elsewhere): XLA folds a transpose that feeds a matmul into the
     operand's layout, which XLA:CPU's bfloat16 matmul does not take (it widens both operands to float32)."""
@@ -73,7 +73,7 @@ def contract_inner(a: jax.Array, b: jax.Array) -> jax.Array:
     return _dot(a, b, a.ndim - 1, b.ndim - 2)
 
 
-# ---- projections ------------------------------------------------------------------------------------------------
+# ---- projections --------------------------------------------------------------------------------------------------
 @jax.custom_vjp
 def mixed_matmul(x: jax.Array, w: jax.Array) -> jax.Array:
     """x [n, in] times w [out, in] stored as in HF, accumulated and returned in float32. Its backward casts the
@@ -176,7 +176,7 @@ def scale_features_reference(x, scale):
     return x * scale
 
 
-# ---- attention --------------------------------------------------------------------------------------------------
+# ---- attention ----------------------------------------------------------------------------------------------------
 @jax.custom_vjp
 def attention_core(q: jax.Array, k: jax.Array, v: jax.Array, mask: jax.Array) -> jax.Array:
     """softmax(q k^T / sqrt(D), masked) v for q [B, KV, M, D], k and v [B, KV, S, D], mask [B, 1, M, S] bool
@@ -246,7 +246,7 @@ def attention_reference(q, k, v, mask, rope=None):
     return out.reshape(b, t, h, d).astype(q.dtype)
 
 
-# ---- layer stacks -----------------------------------------------------------------------------------------------
+# ---- layer stacks -------------------------------------------------------------------------------------------------
 def as_uint16(x: jax.Array) -> jax.Array:
     """16-bit floats viewed as uint16 (other arrays unchanged): XLA:CPU slices and concatenates bfloat16 by
     widening the whole operand to float32 and back; the same bytes moved as integers are a plain copy."""

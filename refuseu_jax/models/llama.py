@@ -27,7 +27,7 @@ from refuseu_jax.kernels import get as get_kernels
 from refuseu_jax.models.config import ModelConfig, ModelConfigError
 
 
-# ---- RMSNorm ----------------------------------------------------------------------------------------------------
+# ---- RMSNorm ------------------------------------------------------------------------------------------------------
 class RMSNorm(nnx.Module):
     def __init__(self, dim: int, eps: float, param_dtype, *, kernels: str = "fast"):
         self.scale = nnx.Param(jnp.ones((dim,), param_dtype))
@@ -40,7 +40,7 @@ class RMSNorm(nnx.Module):
         return get_kernels(self.kernels).scale_features(normed.astype(x.dtype), self.scale[...].astype(x.dtype))
 
 
-# ---- rotary position embedding ----------------------------------------------------------------------------------
+# ---- rotary position embedding ------------------------------------------------------------------------------------
 def rope_inv_freq(cfg: ModelConfig) -> np.ndarray:
     """Inverse frequencies [head_dim // 2], float32, with the configured scaling applied."""
     dim = cfg.head_dim
@@ -96,7 +96,7 @@ def rope_heads(x: jax.Array, cos: jax.Array, sin: jax.Array) -> jax.Array:
     return apply_rope(x, cos[:, :, None, :], sin[:, :, None, :])
 
 
-# ---- projections ------------------------------------------------------------------------------------------------
+# ---- projections --------------------------------------------------------------------------------------------------
 class Linear(nnx.Module):
     """y = x W^T (+ b) with W stored [out, in], exactly as in a Hugging Face checkpoint, so loading and exporting
     move bytes without transposing them. Returns float32 (low-precision inputs accumulate in float32); callers
@@ -192,7 +192,7 @@ class DecoderLayer(nnx.Module):
         return x + self.mlp(self.mlp_norm(x)), k_cache, v_cache
 
 
-# ---- the model ------------------------------------------------------------------------------------------------------
+# ---- the model ----------------------------------------------------------------------------------------------------
 class KVCache(NamedTuple):
     k: jax.Array  # [L, B, S, KV, D]
     v: jax.Array  # [L, B, S, KV, D]
