@@ -31,8 +31,8 @@ from jax.sharding import PartitionSpec as P
 
 from data_tools.configuration import to_dict
 from data_tools.errors import UserError
-from refuseu_jax.models.config import ModelConfig, get_preset
 from refuseu_jax import kernels
+from refuseu_jax.models.config import ModelConfig, get_preset
 from refuseu_jax.models.llama import abstract_model, init_model
 from refuseu_jax.parallel import BATCH_AXES, PARTITION_RULES, make_mesh, param_shardings
 from refuseu_jax.train import batches as B
