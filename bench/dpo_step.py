@@ -60,7 +60,7 @@ def bench_records():
     from data_tools.schema import read_records
 
     train = [r for r in read_records(SAMPLE_PATH) if r["split"] == "train"]
-    return [train[i] for i in (0, 30, 61, 95)]  # de, es, cs, lt: four languages
+    return [next(r for r in train if r["lang"] == lang) for lang in ("de", "es", "cs", "lt")]  # four languages
 
 
 def ours(model_dir, records, compute_dtype: str, steps: int, scan_layers: bool, reference: str = "model"):
