@@ -28,7 +28,6 @@ from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
 MASK_VALUE = -0.7 * float(np.finfo(np.float32).max)  # finite, so fully masked (padding) rows give no NaN
-KINDS = ("fast", "plain")
 
 
 def _is_float(x) -> bool:
