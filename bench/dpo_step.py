@@ -5,11 +5,17 @@
 1. Peak: best jitted bf16 x bf16 -> f32 matmul rate on this machine (and f32, for reference), measured before
    and after the runs, the higher reading kept.
 2. Same batch for both (4 bundled pairs, max length 128, chat template), full fine-tuning, AdamW:
-   - TRL DPOTrainer (torch, float32), explicit ref_model; one step = compute_loss + backward + optimizer.step;
-     measured first, before XLA starts its thread pool
+   - TRL DPOTrainer (torch), explicit ref_model; one step = compute_loss + backward + optimizer.step; in three
+     precision settings, measured in turn (one step of each per round, best of --trl-steps rounds) so that load
+     from other processes falls on all three alike: float32; bf16 autocast (float32 weights, the forward passes
+     under torch.autocast("cpu", bfloat16), which is what `DPOConfig(bf16=True)` makes accelerate do on a CPU);
+     bf16 weights (policy and reference loaded in bfloat16, AdamW on them). Measured first, before XLA starts its
+     thread pool
    - ours, float32 and bfloat16 compute (float32 master weights), layers in a rolled loop (scan) and unrolled;
      one step = the jitted train step; and bf16 unrolled with reference log-probs precomputed once
      (dpo.reference: precomputed), whose step has no reference forward (and is not compared with TRL's)
+   Ratios compare like with like: each of our float32 variants against TRL float32, each bf16 variant against
+   TRL's faster bf16 setting in this run (named in the output). Method: docs/benchmarks.md.
    tokens/s counts real (non-pad) prompt+completion tokens of chosen and rejected sequences.
    MFU = model FLOPs / step time / bf16 peak; model FLOPs per real token = 6 N + 2 N (policy forward+backward,
    reference forward) plus causal attention (bench/common.train_flops_per_token), N = matmul parameters
@@ -21,8 +27,10 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import tempfile
+import time
 
 import jax
 import jax.numpy as jnp
@@ -52,7 +60,7 @@ def bench_records():
     from data_tools.schema import read_records
 
     train = [r for r in read_records(SAMPLE_PATH) if r["split"] == "train"]
-    return [train[i] for i in (0, 30, 61, 95)]  # de, es, cs, lt: four languages
+    return [next(r for r in train if r["lang"] == lang) for lang in ("de", "es", "cs", "lt")]  # four languages
 
 
 def ours(model_dir, records, compute_dtype: str, steps: int, scan_layers: bool, reference: str = "model"):
@@ -84,31 +92,56 @@ def ours(model_dir, records, compute_dtype: str, steps: int, scan_layers: bool, 
     return t, int(host["attention_mask"].sum()), trainer.model_cfg, host["input_ids"].shape[-1]
 
 
-def trl(model_dir, records, steps: int):
+def trl(model_dir, records, steps: int) -> dict:
+    """{setting: (best seconds per step, real tokens)} for TRL's three precision settings, one step of each per
+    round."""
+    import contextlib
+
     import torch
     from datasets import Dataset
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl import DPOConfig, DPOTrainer
 
-    torch.manual_seed(0)
-    model = AutoModelForCausalLM.from_pretrained(str(model_dir), dtype=torch.float32)
-    ref = AutoModelForCausalLM.from_pretrained(str(model_dir), dtype=torch.float32)
     tok = AutoTokenizer.from_pretrained(str(model_dir))
     data = Dataset.from_list([{k: r[k] for k in ("prompt", "chosen", "rejected")} for r in records])
-    args = DPOConfig(output_dir=tempfile.mkdtemp(), max_length=MAX_LEN, per_device_train_batch_size=PAIRS,
-                     report_to="none", use_cpu=True, learning_rate=1e-6, save_strategy="no", logging_strategy="no")
-    trainer = DPOTrainer(model=model, ref_model=ref, args=args, train_dataset=data, processing_class=tok)
-    batch = trainer.data_collator([trainer.train_dataset[i] for i in range(len(records))])
-    opt = torch.optim.AdamW(trainer.model.parameters(), lr=1e-6)
-    trainer.model.train()
 
-    def run():
-        loss = trainer.compute_loss(trainer.model, batch)
-        loss.backward()
-        opt.step()
-        opt.zero_grad()
+    def trainer_for(dtype):
+        torch.manual_seed(0)
+        model, ref = (AutoModelForCausalLM.from_pretrained(str(model_dir), dtype=dtype) for _ in range(2))
+        args = DPOConfig(output_dir=tempfile.mkdtemp(), max_length=MAX_LEN, per_device_train_batch_size=PAIRS,
+                         report_to="none", use_cpu=True, learning_rate=1e-6, save_strategy="no",
+                         logging_strategy="no")
+        trainer = DPOTrainer(model=model, ref_model=ref, args=args, train_dataset=data, processing_class=tok)
+        trainer.model.train()
+        return trainer, torch.optim.AdamW(trainer.model.parameters(), lr=1e-6)
 
-    return best_time(run, steps), int(batch["attention_mask"].sum())
+    def step_fn(trainer, opt, batch, autocast: bool):
+        def run():
+            # accelerate's bf16 on a CPU: the forward under autocast, the backward outside it.
+            ctx = torch.autocast("cpu", dtype=torch.bfloat16) if autocast else contextlib.nullcontext()
+            with ctx:
+                loss = trainer.compute_loss(trainer.model, batch)
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+        return run
+
+    f32, f32_opt = trainer_for(torch.float32)  # float32 and autocast share weights, reference and optimizer
+    bf16, bf16_opt = trainer_for(torch.bfloat16)
+    batch = f32.data_collator([f32.train_dataset[i] for i in range(len(records))])
+    bf16_batch = bf16.data_collator([bf16.train_dataset[i] for i in range(len(records))])
+    runs = {"TRL float32": step_fn(f32, f32_opt, batch, False),
+            "TRL bf16 autocast": step_fn(f32, f32_opt, batch, True),
+            "TRL bf16 weights": step_fn(bf16, bf16_opt, bf16_batch, False)}
+    best = {mode: float("inf") for mode in runs}
+    for round_ in range(steps + 1):  # round 0 warms every mode up
+        for mode, run in runs.items():
+            t0 = time.perf_counter()
+            run()
+            if round_:
+                best[mode] = min(best[mode], time.perf_counter() - t0)
+    tokens = int(batch["attention_mask"].sum())
+    return {mode: (best[mode], tokens) for mode in runs}
 
 
 def logprob_memory(vocab=128256, seq=1024, hidden=2048, rows=2):
@@ -138,7 +171,8 @@ def main():
     # TRL before any JAX computation: once XLA's thread pool exists it competes with torch's threads for the
     # same cores (a run that measured the matmul peak first saw TRL 5x slower than usual).
     if not args.skip_trl:
-        results["TRL float32"] = trl(model_dir, records, args.trl_steps)
+        results.update(trl(model_dir, records, args.trl_steps))
+        gc.collect()  # TRL's models and optimizer states go before ours are built
     from refuseu_jax.allocator import loaded_allocator
 
     print(f"device: {jax.devices()[0].device_kind}, {jax.device_count()} device(s); allocator: {loaded_allocator()} "
@@ -170,10 +204,15 @@ def main():
           f"{ceiling / 1e9:.0f} GFLOP/s "
           f"= {100 * ceiling / peak_bf16:.1f}% of the bf16 peak: the MFU of a step that did nothing but matmuls")
     if "TRL float32" in results:
-        trl_rate = results["TRL float32"][1] / results["TRL float32"][0]
-        for name, (t, tokens) in results.items():
+        # Like with like: float32 against TRL float32, bfloat16 compute against TRL's faster bf16 setting.
+        rate = {name: tokens / t for name, (t, tokens) in results.items()}
+        peer_bf16 = max(("TRL bf16 autocast", "TRL bf16 weights"), key=rate.get)
+        print(f"  TRL's faster bf16 setting in this run: {peer_bf16} "
+              f"({rate[peer_bf16] / rate['TRL float32']:.2f}x TRL float32)")
+        for name in results:
             if name.startswith("ours") and name != precomputed:  # TRL's step runs its reference forward
-                print(f"  {name} / TRL float32 throughput: {tokens / t / trl_rate:.2f}x")
+                peer = "TRL float32" if "float32" in name else peer_bf16
+                print(f"  {name} / {peer} throughput: {rate[name] / rate[peer]:.2f}x")
 
     mem = logprob_memory()
     print(f"\nlog-prob + gradient temporaries, vocab 128256, seq 1024, 2 rows, hidden 2048 (XLA memory analysis):")

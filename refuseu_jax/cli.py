@@ -2,18 +2,33 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from data_tools.cli import UserErrorGroup
+from data_tools.errors import EXIT_USER_ERROR
 from refuseu_jax.commands.evaluate import eval_command, report_command
 from refuseu_jax.commands.models import convert, models
 from refuseu_jax.commands.paper import paper
 from refuseu_jax.commands.plan import plan_command
 from refuseu_jax.commands.sample import sample
 from refuseu_jax.commands.train import export_run, quickstart, train
+from refuseu_jax.models.config import ModelConfigError
 
 
-@click.group(cls=UserErrorGroup)
+class CommandGroup(UserErrorGroup):
+    """`UserErrorGroup` that also reports the model's own configuration errors as user errors (exit code 2)."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except ModelConfigError as err:
+            click.echo(f"error: {err}", err=True)
+            sys.exit(EXIT_USER_ERROR)
+
+
+@click.group(cls=CommandGroup)
 def main():
     """RefusEU-JAX: DPO refusal alignment of Llama models in JAX."""
     # Every command may touch devices, and a multi-host job must join before any of them does. A no-op unless

@@ -30,7 +30,8 @@ from flax import nnx
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
-from refuseu_jax.models.llama import KVCache, Llama, model_from_params, rope_cos_sin, unstack_layers
+from refuseu_jax import kernels
+from refuseu_jax.models.llama import KVCache, Linear, Llama, rope_cos_sin
 
 
 @dataclass(frozen=True)
@@ -98,14 +99,29 @@ def _cache_sharding(mesh: Mesh | None, num_kv_heads: int) -> NamedSharding | Non
     return NamedSharding(mesh, P(None, ("data", "fsdp"), None, tensor, None))
 
 
-def with_in_out_weights(model: Llama) -> Llama:
-    """The same model with its stacked projection weights copied to [in, out]: XLA:CPU multiplies a few rows (one
-    token per sequence) by an [in, out] weight ~1.4x faster than by HF's [out, in], which it repacks on every
+class InOutLinear(nnx.Module):
+    """A projection of the sampler's decode copy, its weight held transposed, [in, out]: XLA:CPU multiplies a few
+    rows (one token per sequence) by an [in, out] weight faster than by HF's [out, in], which it repacks on every
     call."""
-    pure = nnx.to_pure_dict(nnx.state(model, nnx.Param))
-    layers = {name: {key: (jnp.swapaxes(value, 1, 2) if key == "weight" else value) for key, value in leaves.items()}
-              for name, leaves in pure["layers"].items()}
-    return model_from_params(model.cfg.replace(weights_in_out=True), {**pure, "layers": layers})
+
+    def __init__(self, linear: Linear):
+        self.weight = nnx.Param(jnp.swapaxes(linear.weight[...], -1, -2))
+        self.bias = linear.bias
+        self.dtype = linear.dtype
+
+    def __call__(self, x: jax.Array) -> jax.Array:
+        y = kernels.linear_in_out(x.astype(self.dtype), self.weight[...].astype(self.dtype))
+        return y if self.bias is None else y + self.bias[...].astype(y.dtype)
+
+
+def with_in_out_weights(model: Llama) -> Llama:
+    """A copy of the model whose decoder projections are `InOutLinear`s over [in, out] copies of their stacked
+    weights; embeddings, norms and the caller's model are untouched."""
+    decode_model = nnx.merge(*nnx.split(model))
+    for name, module in list(vars(decode_model.layers).items()):
+        if isinstance(module, Linear):
+            setattr(decode_model.layers, name, InOutLinear(module))
+    return decode_model
 
 
 def per_layer_decode_by_default(platform: str) -> bool:
@@ -113,11 +129,11 @@ def per_layer_decode_by_default(platform: str) -> bool:
     return platform == "gpu"
 
 
-def split_layers(model: Llama):
+def per_layer_weights(model: Llama):
     """(layer graphdef, per-layer weight states): the stacked decoder layers as separate buffers, in the model's
     own weight layout."""
     graphdef, state = nnx.split(model.layers)
-    return graphdef, unstack_layers(state)
+    return graphdef, kernels.get(model.cfg.kernels).unstack_layers(state, None)
 
 
 def _decode_unrolled(model: Llama, layer_graphdef, layer_states, input_ids, positions, cache, write_index, kv_mask):
@@ -148,7 +164,7 @@ def _generate(graphdef, state, layer_states, input_ids, attention_mask, key, tem
               layer_graphdef, max_new_tokens, greedy, top_k, stop_ids, pad_id, cache_sharding):
     """input_ids/attention_mask [B, T] left-padded -> new tokens [B, max_new_tokens] (pad after a stop).
 
-    layer_states: None to run the model's own (scanned) decode, or per-layer weights from `split_layers`."""
+    layer_states: None to run the model's own (scanned) decode, or per-layer weights from `per_layer_weights`."""
     model: Llama = nnx.merge(graphdef, state)
     batch, prompt_len = input_ids.shape
     mask = attention_mask.astype(bool)
@@ -243,23 +259,18 @@ class Sampler:
         if pad_id is None:
             pad_id = cfg.pad_token_id if cfg.pad_token_id is not None else (self.eos_ids or (0,))[0]
         self.pad_id = int(pad_id)
-        # On one CPU device decoding multiplies a few rows by every weight, which XLA:CPU does ~1.4x faster with
-        # [in, out] weights than with HF's [out, in] (it repacks those on every call): the sampler keeps its own
-        # [in, out] copy of the projections (SmolLM2 batch 8: 178 -> 219 tokens/s). The copy costs memory while
-        # the caller keeps the model; accelerators and meshes use the model's weights as they are.
+        # On one CPU device the sampler decodes through its own [in, out] copy of the projections (see
+        # InOutLinear), which costs memory while the caller keeps the model; elsewhere the weights are used as is.
         cpu = mesh is None and jax.devices()[0].platform == "cpu"
-        decode_model = with_in_out_weights(model) if cpu and not model.cfg.weights_in_out else model
+        decode_model = with_in_out_weights(model) if cpu else model
         self.graphdef, self.state = nnx.split(decode_model)
-        # unstack_layers: decode through per-layer weight copies (see _decode_unrolled); None: on GPUs only.
-        # On a GPU the scanned decode is bound by kernel launches, the unrolled one much less: H100, bf16, batch
-        # 16, 128 new tokens: Llama-3.2-1B 4503 -> 11247 tokens/s, 3B 1741 -> 4765 (bench/accelerator.py). On
-        # CPU decoding is only ~1.1x faster (SmolLM2-135M, batch 8: 249 vs 219 tokens/s) while the unrolled
-        # program compiles ~10 s longer per prompt-length bucket; everywhere it holds a second copy of the
-        # layers while the caller keeps the model. TPUs are unmeasured and keep the scan.
+        # unstack_layers: decode through per-layer weight copies (see _decode_unrolled); None: on GPUs only, where
+        # the scanned decode is bound by kernel launches. On CPU the gain is small and each prompt-length bucket
+        # compiles longer; TPUs are unmeasured. Measurements: docs/evaluation.md.
         if unstack_layers is None:
             unstack_layers = per_layer_decode_by_default(jax.devices()[0].platform)
         self.unstack_layers = unstack_layers
-        self.layer_graphdef, self.layer_states = split_layers(decode_model) if unstack_layers else (None, None)
+        self.layer_graphdef, self.layer_states = per_layer_weights(decode_model) if unstack_layers else (None, None)
 
     # -- token level ---------------------------------------------------------------------------------------------
     def generate_ids(self, prompts: Sequence[Sequence[int]], config: SamplingConfig = SamplingConfig()):

@@ -70,13 +70,12 @@ def checkpoint_dtype(directory: Path) -> str:
 
 def _load(src: Path, fmt: str, config: Path | None, dtype: str | None, progress: bool = False):
     """(cfg, params, tokenizer source directory) from an hf or orbax source."""
-    from refuseu_jax.checkpoints.hf import load_hf_params
+    from refuseu_jax.checkpoints.hf import load_hf_params, read_config
     from refuseu_jax.checkpoints.orbax_params import restore_params
-    from refuseu_jax.models.config import ModelConfig
 
     if fmt == "hf":
         dtype = dtype or checkpoint_dtype(src)
-        cfg = ModelConfig.from_hf(src, dtype=dtype, param_dtype=dtype)
+        cfg = read_config(src, dtype=dtype, param_dtype=dtype)
         return cfg, load_hf_params(src, cfg, progress=progress), src
     # orbax
     if (src / ORBAX_PARAMS).is_dir() and (src / "config.json").is_file():
@@ -86,7 +85,7 @@ def _load(src: Path, fmt: str, config: Path | None, dtype: str | None, progress:
                         "or config.json it was trained from)")
     else:
         config_dir, ckpt = (config if config.is_dir() else config.parent), src
-    cfg = ModelConfig.from_hf(config or config_dir)
+    cfg = read_config(config or config_dir)
     params = restore_params(ckpt, cfg)
     if dtype is not None:
         import jax

@@ -19,7 +19,7 @@ import numpy as np
 
 from data_tools.errors import UserError
 from refuseu_jax.checkpoints.safetensors_stream import TensorEntry, write_checkpoint
-from refuseu_jax.models.config import ModelConfig, RopeScaling
+from refuseu_jax.models.config import ModelConfig, ModelConfigError, RopeScaling
 
 _GLOBAL_NAMES = {"token_embd": "model.embed_tokens", "output_norm": "model.norm", "output": "lm_head"}
 _LAYER_NAMES = {
@@ -97,25 +97,28 @@ def gguf_config(g: GGUFFile) -> ModelConfig:
     heads = int(g.require(f"{a}.attention.head_count"))
     hidden = int(g.require(f"{a}.embedding_length"))
     tokens = g.get("tokenizer.ggml.tokens")
-    return ModelConfig(
-        vocab_size=int(g.get(f"{a}.vocab_size") or len(tokens)),
-        hidden_size=hidden,
-        intermediate_size=int(g.require(f"{a}.feed_forward_length")),
-        num_layers=int(g.require(f"{a}.block_count")),
-        num_heads=heads,
-        num_kv_heads=int(g.get(f"{a}.attention.head_count_kv") or heads),
-        head_dim=int(g.get(f"{a}.attention.key_length") or hidden // heads),
-        rms_norm_eps=float(g.require(f"{a}.attention.layer_norm_rms_epsilon")),
-        rope_theta=float(g.get(f"{a}.rope.freq_base", 10000.0)),
-        rope_scaling=scaling,
-        max_position_embeddings=int(g.get(f"{a}.context_length", 2048)),
-        tie_word_embeddings="output.weight" not in g.tensors,
-        attention_bias="blk.0.attn_q.bias" in g.tensors,
-        mlp_bias="blk.0.ffn_up.bias" in g.tensors,
-        bos_token_id=g.get("tokenizer.ggml.bos_token_id"),
-        eos_token_id=g.get("tokenizer.ggml.eos_token_id"),
-        pad_token_id=g.get("tokenizer.ggml.padding_token_id"),
-    )
+    try:
+        return ModelConfig(
+            vocab_size=int(g.get(f"{a}.vocab_size") or len(tokens)),
+            hidden_size=hidden,
+            intermediate_size=int(g.require(f"{a}.feed_forward_length")),
+            num_layers=int(g.require(f"{a}.block_count")),
+            num_heads=heads,
+            num_kv_heads=int(g.get(f"{a}.attention.head_count_kv") or heads),
+            head_dim=int(g.get(f"{a}.attention.key_length") or hidden // heads),
+            rms_norm_eps=float(g.require(f"{a}.attention.layer_norm_rms_epsilon")),
+            rope_theta=float(g.get(f"{a}.rope.freq_base", 10000.0)),
+            rope_scaling=scaling,
+            max_position_embeddings=int(g.get(f"{a}.context_length", 2048)),
+            tie_word_embeddings="output.weight" not in g.tensors,
+            attention_bias="blk.0.attn_q.bias" in g.tensors,
+            mlp_bias="blk.0.ffn_up.bias" in g.tensors,
+            bos_token_id=g.get("tokenizer.ggml.bos_token_id"),
+            eos_token_id=g.get("tokenizer.ggml.eos_token_id"),
+            pad_token_id=g.get("tokenizer.ggml.padding_token_id"),
+        )
+    except ModelConfigError as err:  # metadata that no Llama config can hold
+        raise UserError(f"{g.path}: {err}") from None
 
 
 def hf_tensor_name(gguf_name: str) -> str:

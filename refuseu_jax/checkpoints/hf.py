@@ -38,7 +38,7 @@ from safetensors import SafetensorError, safe_open
 from data_tools.errors import UserError
 from refuseu_jax.checkpoints.safetensors_stream import (DEFAULT_MAX_SHARD_BYTES, INDEX_FILE, SINGLE_FILE,
                                                         TensorEntry, write_checkpoint)
-from refuseu_jax.models.config import ModelConfig
+from refuseu_jax.models.config import ModelConfig, ModelConfigError
 
 Path_ = tuple[str, ...]
 
@@ -299,8 +299,6 @@ def load_hf_params(directory: str | Path, cfg: ModelConfig, mesh=None, rules=Non
     """
     from refuseu_jax.models.llama import param_shapes  # imported late: keeps `refuseu --help` light
 
-    if cfg.weights_in_out:
-        raise ValueError("checkpoints hold [out, in] weights; load with weights_in_out=False")
     directory = Path(directory)
     shapes = {tuple(k): tuple(shape) for k, (shape, _) in param_shapes(cfg).items()}
     index = CheckpointIndex(directory)
@@ -424,8 +422,6 @@ def save_hf(params_or_model, cfg: ModelConfig, out_dir: str | Path, tokenizer_sr
     and generation_config.json are copied from `tokenizer_src` when it has them. The directory appears atomically:
     everything is written to a temporary sibling first. Only process 0 writes in a multi-host job.
     """
-    if cfg.weights_in_out:
-        raise ValueError("checkpoints hold [out, in] weights; save a model with weights_in_out=False")
     flat = _flatten(_param_tree(params_or_model))
     out_dir = Path(out_dir)
     entries, sources = [], {}
@@ -532,6 +528,15 @@ def resolve_model_dir(path_or_name: str | Path) -> Path:
     raise UserError(f"{path}: no such checkpoint directory (and not a known model name: {', '.join(MODELS)})")
 
 
+def read_config(source, **overrides) -> ModelConfig:
+    """`ModelConfig.from_hf` for loaders: a config that cannot work is a `UserError` (one line naming the file or
+    key; exit code 2 in the CLI)."""
+    try:
+        return ModelConfig.from_hf(source, **overrides)
+    except ModelConfigError as err:
+        raise UserError(str(err)) from None
+
+
 def from_pretrained(path: str | Path, dtype: str = "float32", mesh=None, rules=None, compute_dtype: str | None = None,
                     **config_overrides):
     """Load a HF Llama checkpoint (directory or registry name) as a `Llama` model with weights.
@@ -541,7 +546,7 @@ def from_pretrained(path: str | Path, dtype: str = "float32", mesh=None, rules=N
     from refuseu_jax.models.llama import model_from_params
 
     directory = resolve_model_dir(path)
-    cfg = ModelConfig.from_hf(directory, dtype=compute_dtype or dtype, param_dtype=dtype, **config_overrides)
+    cfg = read_config(directory, dtype=compute_dtype or dtype, param_dtype=dtype, **config_overrides)
     params = load_hf_params(directory, cfg, mesh=mesh, rules=rules)
     model = model_from_params(cfg, params)
     _SOURCES[model] = directory

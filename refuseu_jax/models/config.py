@@ -12,12 +12,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from data_tools.errors import UserError
-
 SUPPORTED_ARCHITECTURES = ("LlamaForCausalLM",)
 SUPPORTED_ROPE_TYPES = ("default", "linear", "llama3")
 DTYPES = ("float32", "bfloat16", "float16")
 ATTENTION = ("dense", "cudnn")
+KERNELS = ("fast", "plain")
+
+
+class ModelConfigError(ValueError):
+    """A model configuration that cannot work (a bad key or value, an unreadable config.json). The message is one
+    line naming the file or key; commands and checkpoint loaders report it as a user error (exit code 2)."""
+
+    def __init__(self, message: str):
+        super().__init__(" ".join(str(message).split()))
 
 
 @dataclass(frozen=True)
@@ -33,8 +40,8 @@ class RopeScaling:
 
     def __post_init__(self):
         if self.rope_type not in SUPPORTED_ROPE_TYPES:
-            raise UserError(f"rope_type {self.rope_type!r} is not supported (expected one of "
-                            f"{', '.join(SUPPORTED_ROPE_TYPES)})")
+            raise ModelConfigError(f"rope_type {self.rope_type!r} is not supported (expected one of "
+                                   f"{', '.join(SUPPORTED_ROPE_TYPES)})")
 
     def to_hf(self) -> dict | None:
         if self.rope_type == "default":
@@ -70,14 +77,14 @@ class ModelConfig:
     param_dtype: str = "float32"  # storage dtype of the parameters
     remat: bool = False           # rematerialise each decoder layer in the backward pass
     scan_layers: bool = True      # a rolled loop over the stacked layers (False: unrolled, see Llama._run_layers)
-    # Linear weights stored [in, out] instead of HF's [out, in]: only for the sampler's own decode copy on CPU
-    # (XLA:CPU multiplies a few rows by [in, out] faster); checkpoints are always [out, in].
-    weights_in_out: bool = False
     # "dense": scores as explicit [B, heads, T, S] matmuls, any mask (CPU, decoding, left padding). "cudnn": the
     # forward over right-padded batches (training, reference log-probs) uses jax.nn.dot_product_attention's cuDNN
     # flash kernel on GPUs (no [T, S] scores in memory); on other backends the same call with jax's XLA
     # implementation, which is what the CPU tests check. Decoding and left-padded inputs always use "dense".
     attention: str = "dense"
+    # "fast": the hand-written kernels of refuseu_jax/kernels.py; "plain": the same arithmetic with autodiff (the
+    # reference the fast path is tested against).
+    kernels: str = "fast"
 
     def __post_init__(self):
         set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731 - frozen dataclass normalisation
@@ -91,14 +98,17 @@ class ModelConfig:
             set_("eos_token_id", tuple(self.eos_token_id))
         for key in ("dtype", "param_dtype"):
             if getattr(self, key) not in DTYPES:
-                raise UserError(f"model config: key '{key}' must be one of {', '.join(DTYPES)}, "
-                                f"got {getattr(self, key)!r}")
+                raise ModelConfigError(f"model config: key '{key}' must be one of {', '.join(DTYPES)}, "
+                                       f"got {getattr(self, key)!r}")
         if self.attention not in ATTENTION:
-            raise UserError(f"model config: key 'attention' must be one of {', '.join(ATTENTION)}, "
-                            f"got {self.attention!r}")
+            raise ModelConfigError(f"model config: key 'attention' must be one of {', '.join(ATTENTION)}, "
+                                   f"got {self.attention!r}")
+        if self.kernels not in KERNELS:
+            raise ModelConfigError(f"model config: key 'kernels' must be one of {', '.join(KERNELS)}, "
+                                   f"got {self.kernels!r}")
         if self.num_heads % self.num_kv_heads:
-            raise UserError(f"model config: num_heads ({self.num_heads}) must be a multiple of num_kv_heads "
-                            f"({self.num_kv_heads})")
+            raise ModelConfigError(f"model config: num_heads ({self.num_heads}) must be a multiple of num_kv_heads "
+                                   f"({self.num_kv_heads})")
 
     @property
     def eos_token_ids(self) -> tuple[int, ...]:
@@ -132,19 +142,19 @@ class ModelConfig:
                 path = path / "config.json"
             where = str(path)
             if not path.is_file():
-                raise UserError(f"{path}: file not found (expected a Hugging Face config.json)")
+                raise ModelConfigError(f"{path}: file not found (expected a Hugging Face config.json)")
             try:
                 hf = json.loads(path.read_text())
             except json.JSONDecodeError as err:
-                raise UserError(f"{path}:{err.lineno}: malformed JSON in config ({err.msg})") from None
+                raise ModelConfigError(f"{path}:{err.lineno}: malformed JSON in config ({err.msg})") from None
         archs = hf.get("architectures") or ["LlamaForCausalLM"]
         if hf.get("model_type", "llama") != "llama" or not set(archs) <= set(SUPPORTED_ARCHITECTURES):
-            raise UserError(f"{where}: unsupported architecture {archs} / model_type {hf.get('model_type')!r} "
-                            f"(expected LlamaForCausalLM, model_type 'llama')")
+            raise ModelConfigError(f"{where}: unsupported architecture {archs} / model_type "
+                                   f"{hf.get('model_type')!r} (expected LlamaForCausalLM, model_type 'llama')")
         missing = [k for k in ("vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers",
                                "num_attention_heads") if k not in hf]
         if missing:
-            raise UserError(f"{where}: missing key '{missing[0]}'")
+            raise ModelConfigError(f"{where}: missing key '{missing[0]}'")
         rope_theta, scaling = _rope_from_hf(hf, where)
         kwargs: dict[str, Any] = dict(
             vocab_size=hf["vocab_size"], hidden_size=hf["hidden_size"], intermediate_size=hf["intermediate_size"],
@@ -187,8 +197,8 @@ def _rope_from_hf(hf: dict, where: str) -> tuple[float, RopeScaling]:
         theta, scaling = hf.get("rope_theta", 10000.0), dict(hf.get("rope_scaling") or {})
     rope_type = scaling.get("rope_type", scaling.get("type", "default"))
     if rope_type not in SUPPORTED_ROPE_TYPES:
-        raise UserError(f"{where}: rope_type {rope_type!r} is not supported (expected one of "
-                        f"{', '.join(SUPPORTED_ROPE_TYPES)})")
+        raise ModelConfigError(f"{where}: rope_type {rope_type!r} is not supported (expected one of "
+                               f"{', '.join(SUPPORTED_ROPE_TYPES)})")
     fields = {f.name for f in dataclasses.fields(RopeScaling)} - {"rope_type"}
     return float(theta), RopeScaling(rope_type=rope_type, **{k: v for k, v in scaling.items() if k in fields})
 
@@ -225,5 +235,5 @@ PRESETS: dict[str, ModelConfig] = {
 
 def get_preset(name: str, **overrides) -> ModelConfig:
     if name not in PRESETS:
-        raise UserError(f"unknown model preset {name!r} (expected one of {', '.join(PRESETS)})")
+        raise ModelConfigError(f"unknown model preset {name!r} (expected one of {', '.join(PRESETS)})")
     return PRESETS[name].replace(**overrides) if overrides else PRESETS[name]

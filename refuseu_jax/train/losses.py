@@ -17,7 +17,7 @@ from functools import partial
 import jax
 import jax.numpy as jnp
 
-from refuseu_jax.models.llama import as_uint16, contract_rows, from_uint16
+from refuseu_jax.kernels import as_uint16, contract_rows, from_uint16
 
 LOSS_TYPES = ("sigmoid", "ipo", "hinge", "robust")
 

@@ -34,9 +34,9 @@ from jax.sharding import PartitionSpec as P
 
 from data_tools.configuration import to_dict
 from data_tools.errors import UserError
-from refuseu_jax import storage
+from refuseu_jax import kernels, storage
 from refuseu_jax.models.config import ModelConfig, get_preset
-from refuseu_jax.models.llama import abstract_model, init_model, split_layers, stack_leaves, unstack_layers
+from refuseu_jax.models.llama import abstract_model, init_model
 from refuseu_jax.parallel import BATCH_AXES, PARTITION_RULES, make_mesh, param_shardings
 from refuseu_jax.train import batches as B
 from refuseu_jax.train import hosts
@@ -227,13 +227,6 @@ def graphdef_of(model_cfg: ModelConfig):
     return nnx.split(abstract_model(model_cfg))[0]
 
 
-@functools.lru_cache(maxsize=None)
-def abstract_layers(model_cfg: ModelConfig) -> dict:
-    """The stacked layers' parameter tree as ShapeDtypeStructs: what a module merged around pre-split layers
-    holds in their place (never read, see `sequence_stats`)."""
-    return nnx.state(abstract_model(model_cfg), nnx.Param).to_pure_dict()["layers"]
-
-
 def cast_floats(params: dict, dtype) -> dict:
     """Floating parameters in `dtype` (others untouched); a no-op for arrays already in it."""
     dtype = jnp.dtype(dtype)
@@ -252,12 +245,12 @@ def split_reference(frozen: dict) -> dict:
     """A frozen reference (buffers the caller owns) with its layers pre-split for an unrolled forward: slicing
     layer i out of a stack copies it, in every step, since XLA has no views (SmolLM2 bf16 DPO step on this
     CPU: ~60 ms of 2.3 s). Only for reference weights: the policy's gradients are stacked anyway."""
-    return {**frozen, "layers": split_layers(frozen["layers"], delete_stacks=True)}
+    return {**frozen, "layers": kernels.split_layers(frozen["layers"], delete_stacks=True)}
 
 
 def frozen_shardings(mesh, frozen: dict):
     """Frozen weights' shardings: by the partition rules; pre-split layers keep the placement of their split."""
-    if isinstance(frozen["layers"], tuple):
+    if kernels.is_unstacked(frozen["layers"]):
         rest = param_shardings(mesh, {k: v for k, v in frozen.items() if k != "layers"})
         return {**rest, "layers": jax.tree.map(lambda x: x.sharding, frozen["layers"])}
     return param_shardings(mesh, frozen)
@@ -268,20 +261,16 @@ def sequence_stats(model_cfg: ModelConfig, params: dict, batch: dict, chunk: int
     # Rolled loop: every layer would cast its weights to the compute dtype anyway. Casting the stacked weights
     # once, before the scan, gives the same numbers, and the backward pass then stacks compute-dtype gradients
     # and widens them once, instead of converting inside each layer's slice update (SmolLM2 bf16 step on this
-    # CPU, with the bf16 reference copy: 5.4 -> 4.9 s). Unrolled, `unstack_layers` casts each layer's slice. The
+    # CPU, with the bf16 reference copy: 5.4 -> 4.9 s). Unrolled, `kernels.unstack` casts each layer's slice. The
     # embedding stays in its stored dtype: the lookup casts the rows it gathers, the log-prob head its chunks.
-    # Pre-split layers (a tuple: `split_reference`, `layer_copies`) run as they are; the module holds placeholders.
-    layers = None
-    if isinstance(params["layers"], tuple):
-        layers, params = params["layers"], {**params, "layers": abstract_layers(model_cfg)}
-    elif model_cfg.scan_layers:
+    # Pre-split layers (`split_reference`, `layer_copies`) run as they are.
+    if model_cfg.scan_layers:
         params = {**params, "layers": cast_floats(params["layers"], model_cfg.dtype)}
     ids = batch["input_ids"]
     pairs, _, t = ids.shape
     ids = ids.reshape(2 * pairs, t)
     model = nnx.merge(graphdef_of(model_cfg), params)
-    h = model.hidden_states(ids, batch["attention_mask"].reshape(2 * pairs, t), right_padded=True,  # see collate
-                            layers=layers)
+    h = model.hidden_states(ids, batch["attention_mask"].reshape(2 * pairs, t), right_padded=True)  # see collate
     w = model.output_embedding()
     # Position t predicts token t+1; the loss mask marks target tokens, so it is read from column 1 on.
     mask = batch["loss_mask"].reshape(2 * pairs, t)[:, 1:].astype(jnp.float32)
@@ -328,15 +317,14 @@ def layer_copies(spec: StepSpec, trainable):
     that size (SmolLM2 bf16 step on this CPU: ~40 ms). Otherwise the trainable tree itself."""
     if spec.lora.rank or spec.model.scan_layers:
         return trainable
-    return {**trainable, "layers": unstack_layers(trainable["layers"], spec.model.dtype)}
+    return {**trainable, "layers": kernels.unstack(trainable["layers"], spec.model.dtype)}
 
 
 def stack_layer_grads(grads, trainable):
     """Gradients of `layer_copies(trainable)` -> the trainable tree's structure: per-layer gradients stacked
-    (`stack_leaves`), every leaf in its parameter's dtype (a widening XLA fuses
-    into the optimizer's reads)."""
-    if isinstance(grads["layers"], tuple):
-        grads = {**grads, "layers": jax.tree.map(lambda *gs: stack_leaves(gs), *grads["layers"])}
+    (`kernels.restack`), every leaf in its parameter's dtype (a widening XLA fuses into the optimizer's reads)."""
+    if kernels.is_unstacked(grads["layers"]):
+        grads = {**grads, "layers": kernels.restack(grads["layers"])}
     return jax.tree.map(lambda g, p: g.astype(p.dtype), grads, trainable)
 
 

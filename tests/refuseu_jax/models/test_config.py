@@ -2,8 +2,7 @@ import json
 
 import pytest
 
-from data_tools.errors import UserError
-from refuseu_jax.models.config import PRESETS, ModelConfig, RopeScaling, get_preset
+from refuseu_jax.models.config import PRESETS, ModelConfig, ModelConfigError, RopeScaling, get_preset
 
 LLAMA31_OLD_KEYS = {
     "architectures": ["LlamaForCausalLM"], "model_type": "llama", "vocab_size": 128256, "hidden_size": 4096,
@@ -54,13 +53,13 @@ def test_transformers_reads_our_config_json():
 def test_bad_configs_name_the_problem(tmp_path, bad, message):
     path = tmp_path / "config.json"
     path.write_text(json.dumps(dict(LLAMA31_OLD_KEYS, **bad)))
-    with pytest.raises(UserError, match=message) as err:
+    with pytest.raises(ModelConfigError, match=message) as err:
         ModelConfig.from_hf(path)
     assert "\n" not in str(err.value)
 
 
 def test_missing_config_names_the_file(tmp_path):
-    with pytest.raises(UserError, match=str(tmp_path / "config.json")):
+    with pytest.raises(ModelConfigError, match=str(tmp_path / "config.json")):
         ModelConfig.from_hf(tmp_path)
 
 

@@ -111,11 +111,13 @@ def test_fused_attention_gives_the_dense_logits_and_gradients_on_right_padded_ro
                                   np.asarray(model_from_params(cfg, params)(ids, left)))
 
 
-def test_unknown_attention_kind_is_a_config_error():
-    from data_tools.errors import UserError
+def test_unknown_attention_or_kernels_kind_is_a_config_error():
+    from refuseu_jax.models.config import ModelConfigError
 
-    with pytest.raises(UserError, match="key 'attention'"):
+    with pytest.raises(ModelConfigError, match="key 'attention'"):
         get_preset("tiny").replace(attention="flash")
+    with pytest.raises(ModelConfigError, match="key 'kernels'"):
+        get_preset("tiny").replace(kernels="slow")
 
 
 def test_left_padding_positions_start_at_the_first_real_token():
@@ -144,150 +146,6 @@ def test_llama3_rope_scaling_keeps_high_and_divides_low_frequencies():
     assert np.all(scaled <= plain)
 
 
-@pytest.mark.parametrize("w_in_out", [False, True])
-def test_mixed_matmul_backward_runs_in_the_input_dtype_and_matches_float32_autodiff(w_in_out):
-    import jax
-
-    from refuseu_jax.models.llama import mixed_matmul
-
-    k = jax.random.split(jax.random.key(0), 3)
-    x = jax.random.normal(k[0], (6, 16)).astype(jnp.bfloat16)
-    w = jax.random.normal(k[1], (8, 16)).astype(jnp.bfloat16)
-    stored = w.T if w_in_out else w
-    probe = jax.random.normal(k[2], (6, 8))
-
-    def loss(fn):
-        return lambda x, w: jnp.sum(fn(x, w) * probe)
-
-    spec = "ni,io->no" if w_in_out else "ni,oi->no"
-    ours = jax.grad(loss(lambda x, w: mixed_matmul(x, w, w_in_out)), argnums=(0, 1))
-    exact = jax.grad(loss(lambda x, w: jnp.einsum(spec, x.astype(jnp.float32), w.astype(jnp.float32))),
-                     argnums=(0, 1))
-    np.testing.assert_allclose(mixed_matmul(x, stored, w_in_out), x.astype(np.float32) @ w.astype(np.float32).T,
-                               rtol=1e-5, atol=1e-5)
-    for got, want, primal in zip(ours(x, stored), exact(x, stored), (x, stored)):
-        assert got.dtype == primal.dtype
-        np.testing.assert_allclose(np.asarray(got, np.float32), np.asarray(want), rtol=2e-2, atol=2e-2)
-    # Both backward matmuls multiply bfloat16 operands (plain autodiff would widen them to float32). The loss is
-    # linear in the product, so the forward matmul is dead code in the gradient.
-    jaxpr = jax.make_jaxpr(ours)(x, stored)
-    dots = [e for e in jaxpr.jaxpr.eqns if e.primitive.name == "dot_general"]
-    assert len(dots) == 2 and all(v.aval.dtype == jnp.bfloat16 for e in dots for v in e.invars)
-
-
-def test_weight_gradient_matmul_stays_bfloat16_on_cpu():
-    """a^T b with bfloat16 operands: XLA:CPU would widen both to float32 for the transposed left operand; the
-    compiled program must keep a bfloat16 matmul (and still equal the float32 product)."""
-    import jax
-
-    from refuseu_jax.models.llama import contract_rows
-
-    k = jax.random.split(jax.random.key(1), 2)
-    a = jax.random.normal(k[0], (64, 48)).astype(jnp.bfloat16)
-    b = jax.random.normal(k[1], (64, 32)).astype(jnp.bfloat16)
-    fn = jax.jit(contract_rows)
-    np.testing.assert_allclose(fn(a, b), np.asarray(a, np.float32).T @ np.asarray(b, np.float32), rtol=1e-5,
-                               atol=1e-4)
-    hlo = fn.lower(a, b).compile().as_text()
-    assert "bf16[64,32]" in hlo and "f32[64,32]" not in hlo  # b reaches the matmul unconverted
-
-
-def _compiled_dot_operand_dtypes(fn, *args) -> list[tuple[str, ...]]:
-    """Operand dtypes of every matmul in XLA's compiled program (dots sit inside fusions on CPU)."""
-    import re
-
-    import jax
-
-    text = jax.jit(fn).lower(*args).compile().as_text()
-    found = []
-    for computation in re.split(r"\n(?=%[\w.\-]+ \()", text):
-        for line in computation.splitlines():
-            if " dot(" in line:
-                names = re.search(r"dot\(%?([\w.\-]+), %?([\w.\-]+)\)", line).groups()
-                found.append(tuple(re.search(rf"%?{re.escape(n)}(?: = |: )(\w+)\[", computation).group(1)
-                                   for n in names))
-    return found
-
-
-def _reference_attention(q, k, v, mask):
-    """Plain float32 attention on the folded layout, differentiated by autodiff."""
-    q, k, v = (a.astype(jnp.float32) for a in (q, k, v))
-    scores = jnp.einsum("bkqd,bksd->bkqs", q, k) / np.sqrt(q.shape[-1])
-    import jax
-
-    probs = jax.nn.softmax(jnp.where(mask, scores, -1e30), axis=-1)
-    return jnp.einsum("bkqs,bksd->bkqd", probs, v)
-
-
-@pytest.mark.parametrize("dtype,tol", [("float32", 1e-5), ("bfloat16", 3e-2)])
-def test_attention_core_matches_autodiff_of_plain_attention(dtype, tol):
-    """The attention's own backward pass (16-bit probabilities and products, float32 accumulation) against
-    float32 autodiff, with a causal mask that leaves some rows one key."""
-    import jax
-
-    from refuseu_jax.models.llama import attention_core
-
-    keys = jax.random.split(jax.random.key(8), 4)
-    q = jax.random.normal(keys[0], (2, 3, 12, 16)).astype(dtype)
-    k, v = (jax.random.normal(key, (2, 3, 6, 16)).astype(dtype) for key in keys[1:3])
-    mask = jnp.tile(jnp.tril(jnp.ones((6, 6), bool)), (2, 1))[None, None]  # 2 query groups over 6 keys
-    mask = jnp.broadcast_to(mask, (2, 1, 12, 6))
-    probe = jax.random.normal(keys[3], (2, 3, 12, 16))
-
-    def grads(fn):
-        return jax.grad(lambda q, k, v: jnp.sum(fn(q, k, v, mask).astype(jnp.float32) * probe), argnums=(0, 1, 2))
-
-    np.testing.assert_allclose(np.asarray(attention_core(q, k, v, mask), np.float32),
-                               np.asarray(_reference_attention(q, k, v, mask)), atol=tol, rtol=tol)
-    for got, want, primal in zip(grads(attention_core)(q, k, v), grads(_reference_attention)(q, k, v), (q, k, v)):
-        assert got.dtype == primal.dtype
-        scale = float(jnp.max(jnp.abs(want)))
-        np.testing.assert_allclose(np.asarray(got, np.float32) / scale, np.asarray(want) / scale, atol=tol)
-
-
-def test_bf16_attention_backward_multiplies_in_bf16_on_cpu():
-    """Through DecoderLayer.attend (transposed k/v, folded query heads): every attention matmul of the
-    differentiated program keeps bfloat16 operands. Without `row_major`, XLA folded the transposes into the
-    operands' layouts and widened them to float32."""
-    import jax
-
-    from refuseu_jax.models.llama import DecoderLayer
-
-    cfg = get_preset("tiny", dtype="bfloat16")
-    layer = DecoderLayer(cfg, rngs=nnx.Rngs(0))
-    q = jnp.ones((2, 16, cfg.num_heads, cfg.head_dim), jnp.bfloat16)
-    k = v = jnp.ones((2, 16, cfg.num_kv_heads, cfg.head_dim), jnp.bfloat16)
-    mask = jnp.tril(jnp.ones((16, 16), bool))[None] & jnp.ones((2, 1, 16), bool)
-    loss = jax.grad(lambda q, k, v: jnp.sum(layer.attend(q, k, v, mask).astype(jnp.float32)), argnums=(0, 1, 2))
-    dots = _compiled_dot_operand_dtypes(loss, q, k, v)
-    assert len(dots) >= 4 and all(d == ("bf16", "bf16") for d in dots), dots
-
-
-@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
-def test_swiglu_and_norm_scale_match_autodiff(dtype):
-    import jax
-
-    from refuseu_jax.models.llama import scale_features, swiglu
-
-    keys = jax.random.split(jax.random.key(9), 5)
-    gate, up = (jax.random.normal(key, (5, 7, 24)) * 3 for key in keys[:2])
-    probe = jax.random.normal(keys[2], (5, 7, 24))
-    ours = jax.grad(lambda g, u: jnp.sum(swiglu(g, u, dtype).astype(jnp.float32) * probe), argnums=(0, 1))
-    plain = jax.grad(lambda g, u: jnp.sum(jax.nn.silu(g) * u * probe), argnums=(0, 1))
-    tol = 1e-5 if dtype == "float32" else 1e-2
-    assert swiglu(gate, up, dtype).dtype == jnp.dtype(dtype)
-    for got, want in zip(ours(gate, up), plain(gate, up)):
-        np.testing.assert_allclose(got, want, rtol=tol, atol=tol * float(jnp.max(jnp.abs(want))))
-
-    x = jax.random.normal(keys[3], (5, 7, 24)).astype(dtype)
-    scale = (1 + jax.random.normal(keys[4], (24,))).astype(dtype)
-    ours = jax.grad(lambda x, s: jnp.sum(scale_features(x, s).astype(jnp.float32) * probe), argnums=(0, 1))
-    plain = jax.grad(lambda x, s: jnp.sum((x.astype(jnp.float32) * s.astype(jnp.float32)) * probe), argnums=(0, 1))
-    for got, want, primal in zip(ours(x, scale), plain(x, scale), (x, scale)):
-        assert got.dtype == primal.dtype
-        np.testing.assert_allclose(np.asarray(got, np.float32), want, rtol=tol, atol=tol * float(jnp.max(jnp.abs(want))))
-
-
 def test_rope_table_is_the_correctly_rounded_cos_and_sin_of_the_float32_angles():
     """The lookup table used for default positions: cos/sin evaluated in float64 at the same float32 angles
     the in-graph path forms, then rounded; it matches the in-graph values to float32 rounding."""
@@ -303,3 +161,45 @@ def test_rope_table_is_the_correctly_rounded_cos_and_sin_of_the_float32_angles()
     graph_cos, graph_sin = rope_cos_sin(cfg, positions)
     np.testing.assert_allclose(np.asarray(graph_cos), np.asarray(cos), atol=2e-6)
     np.testing.assert_allclose(np.asarray(graph_sin), np.asarray(sin), atol=2e-6)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+@pytest.mark.parametrize("scan_layers", [True, False])
+def test_fast_kernels_give_the_plain_kernels_logits_and_gradients(dtype, scan_layers):
+    """ModelConfig.kernels switches every kernel the model uses (refuseu_jax/kernels.py) to its plain version:
+    the tiny model (GQA, llama3 RoPE, untied) gives the same logits and parameter gradients either way, within
+    the compute dtype's precision (tolerances as in tests/refuseu_jax/test_kernels.py: relative to the largest
+    reference value, 64 eps in float32; in bfloat16 8 eps, for two layers of roundings one side skips)."""
+    import jax
+
+    cfg = get_preset("tiny").replace(dtype=dtype, scan_layers=scan_layers)
+    params = nnx.to_pure_dict(nnx.state(init_model(cfg, seed=2), nnx.Param))
+    ids, mask = _batch(cfg, seed=3)
+    probe = jax.random.normal(jax.random.key(4), (*ids.shape, cfg.vocab_size))
+    real = np.asarray(mask)
+
+    def run(variant):
+        def loss(p):
+            logits = model_from_params(variant, p)(ids, mask)
+            return jnp.sum(logits * probe * mask[..., None]), logits
+
+        return jax.jit(jax.value_and_grad(loss, has_aux=True))(params)
+
+    (_, fast_logits), fast_grads = run(cfg)
+    (_, plain_logits), plain_grads = run(cfg.replace(kernels="plain"))
+    # The switch reaches every kernel: the plain model's program has no hand-written backward pass left.
+    traced = {kind: str(jax.make_jaxpr(lambda p, c=cfg.replace(kernels=kind): model_from_params(c, p)(ids, mask))(
+        params)) for kind in ("fast", "plain")}
+    assert "custom_vjp" in traced["fast"] and "custom_vjp" not in traced["plain"]
+    eps = float(jnp.finfo(jnp.dtype(dtype)).eps)
+    tol = 64 * eps if dtype == "float32" else 8 * eps
+
+    def close(got, want, what):
+        got, want = np.asarray(got, np.float64), np.asarray(want, np.float64)
+        scale = float(np.max(np.abs(want)))
+        np.testing.assert_allclose(got / scale, want / scale, rtol=0, atol=tol, err_msg=what)
+
+    close(np.asarray(fast_logits)[real], np.asarray(plain_logits)[real], "logits")
+    for (path, want), got in zip(jax.tree_util.tree_leaves_with_path(plain_grads), jax.tree.leaves(fast_grads)):
+        assert got.dtype == want.dtype, path
+        close(got, want, jax.tree_util.keystr(path))

@@ -94,6 +94,19 @@ def test_unknown_config_key(dirs, tmp_path):
     assert "unknown key 'optim.lr'" in _error_line(result)
 
 
+def test_model_config_error_is_a_user_error(dirs, tmp_path):
+    """The model raises its own ModelConfigError; the command reports it like any bad input."""
+    import shutil
+
+    model = tmp_path / "model"
+    shutil.copytree(dirs[0], model)
+    hf = json.loads((model / "config.json").read_text())
+    (model / "config.json").write_text(json.dumps(dict(hf, num_key_value_heads=hf["num_attention_heads"] - 1)))
+    result, _ = _run(tmp_path, model)
+    line = _error_line(result)
+    assert "multiple of num_kv_heads" in line
+
+
 @pytest.mark.parametrize("path", sorted(CONFIGS.glob("*.yaml")), ids=lambda p: p.name)
 def test_shipped_configs_load(path):
     cfg = load_config(TrainConfig, path)

@@ -80,14 +80,16 @@ def test_eight_devices_match_one_device(ckpt, tmp_path, compute_dtype, atol):
 def test_reference_layers_are_split_once_placed_like_their_stack_and_score_the_same(ckpt, tmp_path):
     """Unrolled full fine-tuning keeps the frozen reference as per-layer arrays (no slicing in the step): each
     sharded like its stack minus the layer axis, holding the stack's rows, and scoring exactly like it."""
+    from refuseu_jax import kernels
     from refuseu_jax.train import batches as B
     from refuseu_jax.train.trainer import cast_floats, sequence_stats
 
     trainer = DPOTrainer(make_cfg(ckpt, tmp_path, max_steps=1, **{"model.compute_dtype": "bfloat16"}),
                          mesh=make_mesh(MeshConfig(2, 4, 1)))
     stacked = cast_floats(trainer.state["params"], "bfloat16")  # the policy starts as the reference
-    split = trainer.frozen["layers"]
-    assert isinstance(split, tuple) and len(split) == trainer.model_cfg.num_layers
+    assert kernels.is_unstacked(trainer.frozen["layers"])
+    split = kernels.layer_trees(trainer.frozen["layers"])
+    assert len(split) == trainer.model_cfg.num_layers
     for name in ("q_proj", "down_proj"):
         stack = stacked["layers"][name]["weight"]
         for i, layer in enumerate(split):
@@ -103,13 +105,14 @@ def test_reference_layers_are_split_once_placed_like_their_stack_and_score_the_s
 @pytest.mark.parametrize("compute_dtype", ["float32", "bfloat16"])
 def test_step_gradients_through_layer_copies_equal_autodiff_of_the_stacked_weights(ckpt, tmp_path, compute_dtype):
     """The step differentiates per-layer copies in the compute dtype and stacks their gradients; autodiff through
-    the stacked weights (unstack_layers' own backward pass) must give the same gradients, in the same dtypes."""
+    the stacked weights (kernels.unstack's own backward pass) must give the same gradients, in the same dtypes."""
+    from refuseu_jax import kernels
     from refuseu_jax.train import batches as B
     from refuseu_jax.train.trainer import compute_grads, layer_copies
 
     trainer = DPOTrainer(make_cfg(ckpt, tmp_path, max_steps=1, **{"model.compute_dtype": compute_dtype}),
                          mesh=one_device())
-    assert isinstance(layer_copies(trainer.spec, trainer.state["params"])["layers"], tuple)
+    assert kernels.is_unstacked(layer_copies(trainer.spec, trainer.state["params"])["layers"])
     pairs = trainer.pairs[:8]
     host = B.collate(pairs, B.padded_length(pairs, 320, 0), trainer.pad_id)
     loss, _, expected = trainer.loss_and_grads(host)
