@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from data_tools.cli import UserErrorGroup
+from refuseu_jax.commands.abliterate import abliterate
 from refuseu_jax.commands.evaluate import eval_command, report_command
 from refuseu_jax.commands.models import convert, models
 from refuseu_jax.commands.sample import sample
@@ -29,6 +30,7 @@ main.add_command(report_command)
 main.add_command(train)
 main.add_command(export_run)
 main.add_command(quickstart)
+main.add_command(abliterate)
 
 
 def run():
