@@ -31,7 +31,7 @@ def write(report_dir: Path, result: dict, direction: np.ndarray | None = None) -
 
         chosen = result["selected"]
         heatmap(matrix, langs["langs"], langs["langs"], plots / "cosine_languages.png",
-                f"Cosine of per-language refusal directions (position {chosen['position']}, layer {chosen['layer']})",
+                f"Cosine of per-language refusal directions\n(position {chosen['position']}, layer {chosen['layer']})",
                 vmin=-1, vmax=1, cmap="RdBu_r")
         layer_cosine_plot(_array(langs["mean_cross_language_cosine_by_layer"]), chosen["layer"],
                           plots / "cosine_by_layer.png")
@@ -77,6 +77,7 @@ def candidate_plot(result: dict, path: Path) -> None:
             ax.axhline(baselines[key], color="black", linestyle="--", linewidth=1, label="no intervention")
         if key == "kl":
             ax.axhline(result["config"]["selection"]["kl_bound"], color="red", linestyle=":", label="bound")
+            ax.set_yscale("log", nonpositive="mask")  # KLs span orders of magnitude across layers
         if result.get("selected"):
             s = result["selected"]
             if s[key] is not None:

@@ -191,11 +191,12 @@ def run(cfg: AbliterateConfig, log=_log) -> dict:
 
     scorer = Scorer(ablated_logprobs, lambda vec, layer: A.last_logprobs(model, val_b, batcher, vec, layer),
                     judge)
-    scored, chosen = select_direction(candidates, tokens, refusal_tokens, base_harmless, scorer, cfg.selection)
+    scored, chosen = select_direction(candidates, tokens, refusal_tokens, base_harmless, scorer, cfg.selection,
+                                      progress=log)
     from refuseu_jax.abliterate.select import refusal_scores
 
     result = {
-        "config": dataclasses.asdict(cfg) | {"selection": dataclasses.asdict(cfg.selection)},
+        "config": dataclasses.asdict(cfg),
         "model": str(model_dir), "num_layers": model_cfg.num_layers, "hidden_size": model_cfg.hidden_size,
         "devices": devices, "post_instruction_tokens": tokens,
         "refusal_tokens": [{"id": t, "text": tokenizer.decode([t]), **refusal_info[t]} for t in refusal_tokens],

@@ -7,8 +7,8 @@ The paper's three scores, on validation prompts, for every candidate r (position
            (positive: adding it makes the model refuse, evidence that it is the refusal feature)
 refusal score = log p(R) - log(1 - p(R)) at the first reply position, R = the refusal tokens (below).
 A candidate is discarded when its layer is in the last `prune_layers` share of the model (directions read there
-act on the output too directly), when kl > kl_bound, or when induce <= induce_threshold; of the rest the lowest
-bypass wins. Here, in addition, the `judged_candidates` best by bypass are ablated and answer the harmful
+act on the output too directly; the paper scores and then drops them, here they are not scored), when
+kl > kl_bound, or when induce <= induce_threshold; of the rest the lowest bypass wins. Here, in addition, the `judged_candidates` best by bypass are ablated and answer the harmful
 validation prompts greedily, the offline refusal judge reads the answers, and the candidate with the fewest
 answers that are not compliance (refusals plus unreadable answers) wins, ties going to the lower bypass: the
 measure the result is reported in, on validation prompts.
@@ -109,12 +109,13 @@ class Scorer:
 def select_direction(candidates: np.ndarray, tokens: Sequence[str], refusal_tokens: Sequence[int],
                      base_harmless_logprobs: np.ndarray, scorer: Scorer, spec: SelectionSpec,
                      progress: Callable[[str], None] | None = None) -> tuple[list[Candidate], Candidate | None]:
-    """Score every candidate direction [tail, L, H] and pick one; returns (all candidates, the chosen or None when
-    every candidate was discarded). Activation addition is only run for candidates that survive the layer and KL
-    filters (the others are out whatever it says); their `induce` stays None."""
+    """Score the candidate directions [tail, L, H] and pick one; returns (all candidates, the chosen or None when
+    every candidate was discarded). Each score is computed only where it can still matter: candidates from the
+    pruned layers are not scored at all, and activation addition runs only for candidates that pass the KL bound
+    (the others' `induce` stays None)."""
     tail, num_layers, _ = candidates.shape
     limit = spec.layer_limit(num_layers)
-    scored: list[Candidate] = []
+    scored: list[Candidate] = []  # every candidate, in (position, layer) order
     for i in range(tail):
         for layer in range(num_layers):
             vec = candidates[i, layer]
@@ -123,12 +124,13 @@ def select_direction(candidates: np.ndarray, tokens: Sequence[str], refusal_toke
             if not np.all(np.isfinite(vec)) or cand.norm == 0.0:
                 cand.discarded = "no direction (empty or degenerate means)"
                 continue
+            if layer >= limit:  # out whatever its scores: not scored, which saves that share of the forwards
+                cand.discarded = f"layer >= {limit} (last {spec.prune_layers:.0%} of layers), not scored"
+                continue
             harmful, harmless = scorer.ablated_logprobs(vec)
             cand.bypass = float(np.mean(refusal_scores(harmful, refusal_tokens)))
             cand.kl = float(np.mean(kl_divergence(base_harmless_logprobs, harmless)))
-            if layer >= limit:
-                cand.discarded = f"layer >= {limit} (last {spec.prune_layers:.0%} of layers)"
-            elif not math.isfinite(cand.kl) or cand.kl > spec.kl_bound:
+            if not math.isfinite(cand.kl) or cand.kl > spec.kl_bound:
                 cand.discarded = f"kl {cand.kl:.4f} > bound {spec.kl_bound}"
             else:
                 cand.induce = float(np.mean(refusal_scores(scorer.added_logprobs(vec, layer), refusal_tokens)))
@@ -138,6 +140,9 @@ def select_direction(candidates: np.ndarray, tokens: Sequence[str], refusal_toke
                 progress(f"position {cand.position} layer {layer}: bypass {cand.bypass:.3f} kl {cand.kl:.4f}"
                          + ("" if cand.induce is None else f" induce {cand.induce:.3f}"))
     survivors = sorted((c for c in scored if c.discarded is None), key=lambda c: c.bypass)
+    if progress is not None:
+        progress(f"{len(survivors)} of {len(scored)} candidates pass the filters; judging the answers of the best "
+                 f"{min(spec.judged_candidates, len(survivors))}")
     not_complying = {}
     for cand in survivors[:spec.judged_candidates]:
         refusals, failures, n = scorer.judge(candidates[tail + cand.position, cand.layer])

@@ -99,6 +99,9 @@ def test_selection_filters_and_picks_by_judged_answers_then_bypass():
     by_code = {c.layer + layers * (c.position + tail): c for c in scored}
     assert [c.position for c in scored[:layers]] == [-2] * layers and scored[0].token == "a"
     for code, cand in by_code.items():
+        if cand.layer == 4:  # pruned layer: not scored
+            assert cand.bypass is None and cand.kl is None and cand.induce is None
+            continue
         assert cand.bypass == pytest.approx(bypass[code], abs=1e-5)  # the score's eps of 1e-8
         assert cand.kl == pytest.approx(kl[code], abs=1e-6)
     assert by_code[0].discarded.startswith("kl") and by_code[0].induce is None  # KL-filtered: no induce run
