@@ -1,8 +1,8 @@
-"""Per-language measurements of an ablation: greedy answers judged by the offline refusal judge (harmful and benign
-prompts), and the next-token KL between two models on benign prompts.
+"""What abliteration measures on its own prompts: greedy answers read by the offline judge (refusal tokens, the
+filter, the judged choice), refusal rates per language, and the next-token KL between two models.
 
-Refusal rates count judged refusals over judged answers; answers the judge cannot read (empty, no letters) are
-counted apart as failures. Intervals are exact binomial (Clopper-Pearson) 95% intervals from scipy.
+The final per-language table of several models (harmful test split and benign prompts) is the project's
+`refuseu_jax.evaluate.quick.evaluate_models`, so it reads like every other evaluation here.
 """
 
 from __future__ import annotations
@@ -29,25 +29,24 @@ def generate(model, tokenizer, prompts: Sequence[Prompt], mesh, max_new_tokens: 
     return ids, [tokenizer.decode(row, skip_special_tokens=True) for row in ids]
 
 
-def judge(texts: Sequence[str]) -> list[bool | None]:
-    """The offline judge's refusal verdict per answer: True, False, or None when it cannot read it."""
+def judge(texts: Sequence[str], prompts: Sequence[Prompt]) -> list[bool | None]:
+    """The offline judge's verdict per answer: True (refusal), False (compliance) or None (failure: empty, loops,
+    echoes, babble), each read against its prompt and the prompt's language."""
     from refuseu_jax.evaluate.refusal import default_judge
 
-    j = default_judge()
-    return [j.judge(text).refusal for text in texts]
+    judged = default_judge().judge_many(list(texts), [p.lang for p in prompts], [p.text for p in prompts])
+    return [j.refusal for j in judged]
 
 
 def rate(verdicts: Sequence[bool | None]) -> dict:
-    """{n, judged, refusals, failures, rate, ci_low, ci_high}; rate None when nothing was judged."""
-    from scipy.stats import binomtest
+    """{n, judged, refusals, failures, rate, ci_low, ci_high}: refusals among refusals and compliances, with the
+    exact 95% interval; failures counted apart (rate None when nothing was judged)."""
+    from data_tools.intervals import exact_interval
 
     judged = [v for v in verdicts if v is not None]
-    out = {"n": len(verdicts), "judged": len(judged), "refusals": sum(judged), "failures": len(verdicts) - len(judged),
-           "rate": None, "ci_low": None, "ci_high": None}
-    if judged:
-        ci = binomtest(out["refusals"], len(judged)).proportion_ci(confidence_level=0.95, method="exact")
-        out.update(rate=out["refusals"] / len(judged), ci_low=float(ci.low), ci_high=float(ci.high))
-    return out
+    low, high = exact_interval(sum(judged), len(judged))
+    return {"n": len(verdicts), "judged": len(judged), "refusals": sum(judged), "failures": len(verdicts) - len(judged),
+            "rate": sum(judged) / len(judged) if judged else None, "ci_low": low, "ci_high": high}
 
 
 def by_language(prompts: Sequence[Prompt], values: Sequence, reduce) -> dict:
@@ -57,16 +56,6 @@ def by_language(prompts: Sequence[Prompt], values: Sequence, reduce) -> dict:
         groups[p.lang].append(v)
     langs = [lang for lang in LANGUAGES if lang in groups] + sorted(set(groups) - set(LANGUAGES))
     return {"all": reduce(list(values)), **{lang: reduce(groups[lang]) for lang in langs}}
-
-
-def refusal_by_language(model, tokenizer, prompts: Sequence[Prompt], mesh, max_new_tokens: int, batch_size: int,
-                        length_bucket: int = 32) -> tuple[dict, list[dict]]:
-    """(per-language refusal rates, one row per answer: id, lang, prompt, response, refusal)."""
-    _, texts = generate(model, tokenizer, prompts, mesh, max_new_tokens, batch_size, length_bucket)
-    verdicts = judge(texts)
-    rows = [{"id": p.id, "lang": p.lang, "prompt": p.text, "response": t, "refusal": v}
-            for p, t, v in zip(prompts, texts, verdicts)]
-    return by_language(prompts, verdicts, rate), rows
 
 
 def kl_by_language(prompts: Sequence[Prompt], p_logprobs: np.ndarray, q_logprobs: np.ndarray) -> dict:

@@ -57,10 +57,12 @@ def read_harmless(data: str, languages) -> list[Prompt]:
 
 
 def read_benign_eval(data: str, languages) -> list[Prompt]:
-    """Held-out harmless prompts for the final over-refusal and KL measurement (bundled: benign_eval.jsonl)."""
+    """Held-out harmless prompts (benign prompt format) for the final over-refusal and KL measurement (bundled:
+    benign_eval.jsonl), the same file the evaluation table reads."""
+    from data_tools.benign import read_benign_prompts
     from data_tools.sample import BENIGN_EVAL_PATH
 
-    return _from_rows(_read_prompt_file(BENIGN_EVAL_PATH if data == BUNDLED else Path(data)), languages)
+    return _from_rows(read_benign_prompts(BENIGN_EVAL_PATH if data == BUNDLED else data), languages)
 
 
 def _read_prompt_file(path: Path) -> list[dict]:

@@ -3,7 +3,8 @@
     plots/candidate_scores.png   bypass, KL and induce score of every candidate, per layer, one line per position
     plots/cosine_languages.png   cosine similarity of the per-language directions at the chosen position and layer
     plots/cosine_by_layer.png    mean cross-language cosine of the per-language directions, per layer
-    plots/refusal_by_language.png  harmful-test and benign refusal rates per language and model
+    plots/refusal_by_language.png  harmful-test non-refusal and benign refusal rates per language and model
+    evaluation/                  the project's evaluation runs of each model and their comparison (evaluate_models)
 """
 
 from __future__ import annotations
@@ -107,21 +108,24 @@ def layer_cosine_plot(values: np.ndarray, chosen_layer: int, path: Path) -> None
 
 
 def refusal_plot(evaluation: dict, path: Path) -> None:
+    """Harmful non-refusal % and benign refusal % per language, one bar per model."""
     plt = _pyplot()
-    parts = [key for key in ("harmful_test", "benign") if evaluation.get(key)]
+    parts = [(key, title) for key, title in (
+        ("harmful_non_refusal", "Harmful test prompts: non-refusal rate (offline judge)"),
+        ("benign_refusal", "Benign prompts: refusal rate (over-refusal, offline judge)")) if evaluation.get(key)]
     fig, axes = plt.subplots(len(parts), 1, figsize=(10, 3.4 * len(parts)), squeeze=False)
-    for ax, key in zip(axes[:, 0], parts):
+    for ax, (key, title) in zip(axes[:, 0], parts):
         runs = evaluation[key]
-        langs = [lang for lang in next(iter(runs.values())) if lang != "all"]
+        langs = [lang for lang in next(iter(runs.values())) if lang != "all"] + ["all"]
         width = 0.8 / len(runs)
         for i, (name, rates) in enumerate(runs.items()):
-            values = [np.nan if rates[lang]["rate"] is None else 100 * rates[lang]["rate"] for lang in langs]
+            values = [np.nan if (rates.get(lang) or {}).get("rate") is None else 100 * rates[lang]["rate"]
+                      for lang in langs]
             ax.bar(np.arange(len(langs)) + (i - (len(runs) - 1) / 2) * width, values, width, label=name)
         ax.set_xticks(range(len(langs)), langs)
         ax.set_ylim(0, 105)
-        ax.set_ylabel("refusal %")
-        ax.set_title(("Harmful test prompts" if key == "harmful_test" else "Benign prompts (over-refusal)")
-                     + ": refusal rate (offline judge)", fontsize=9)
+        ax.set_ylabel("%")
+        ax.set_title(title, fontsize=9)
         ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -144,13 +148,6 @@ def _num(value, fmt="{:.3f}") -> str:
 
 def _share(value) -> str:
     return "-" if value is None else f"{100 * value:.0f}%"
-
-
-def _rate(cell: dict | None) -> str:
-    if cell is None or cell["rate"] is None:
-        return "n/a"
-    extra = f", {cell['failures']} unreadable" if cell["failures"] else ""
-    return f"{100 * cell['rate']:.0f}% ({cell['refusals']}/{cell['judged']}{extra})"
 
 
 def markdown(result: dict) -> str:
@@ -182,6 +179,9 @@ def markdown(result: dict) -> str:
         rows = [[a] + [_num(v, "{:.2f}") for v in row] for a, row in zip(codes, langs["cosine"])]
         rows.append(["chosen"] + [_num(v, "{:.2f}") for v in langs["cosine_with_chosen"]])
         out += [_table([""] + codes, rows), ""]
+    from refuseu_jax.evaluate.report import judge_line
+
+    out += [judge_line(result.get("judge") or {}), ""]
     out += ["## Refusal tokens", "",
             "First tokens of the model's own greedy answers that start mostly judged refusals:", "",
             _table(["token", "refusals", "other answers"],
@@ -211,30 +211,16 @@ def markdown(result: dict) -> str:
 
 def _evaluation_md(ev: dict) -> list[str]:
     models = [name for name in ("baseline", "input", "ablated") if ev["models"].get(name)]
-    out = ["## Per language: refusal rates (offline judge, greedy answers)", "",
-           "Models: " + "; ".join(f"{name} = `{ev['models'][name]}`" for name in models) + ".", ""]
-    langs = []
-    for key in ("harmful_test", "benign"):
-        for rates in ev.get(key, {}).values():
-            langs += [lang for lang in rates if lang not in langs]
-    header = ["language"]
-    header += [f"harmful test: {m}" for m in models if m in ev.get("harmful_test", {})]
-    header += [f"benign: {m}" for m in models if m in ev.get("benign", {})]
+    out = ["## Per language: harmful test and benign prompts", "",
+           "Models: " + "; ".join(f"{name} = `{ev['models'][name]}`" for name in models) + ". Each model's run "
+           "(answers, judgements, metrics) is in evaluation/NAME, the comparison in evaluation/comparison.md; "
+           "plot: plots/refusal_by_language.png.", "", ev["table"], ""]
     if ev.get("benign_kl"):
-        header.append("benign KL(input ‖ ablated)")
-    rows = []
-    for lang in langs:
-        row = [lang]
-        row += [_rate(ev["harmful_test"][m].get(lang)) for m in models if m in ev.get("harmful_test", {})]
-        row += [_rate(ev["benign"][m].get(lang)) for m in models if m in ev.get("benign", {})]
-        if ev.get("benign_kl"):
-            row.append(_num((ev["benign_kl"].get(lang) or {}).get("kl"), "{:.4f}"))
-        rows.append(row)
-    out += [_table(header, rows), ""]
-    if ev.get("benign_kl"):
-        verdict = "within" if ev["kl_within_bound"] else "**above**"
-        out += [f"Mean benign next-token KL {ev['benign_kl']['all']['kl']:.4f}: {verdict} the bound {ev['kl_bound']}.",
-                ""]
-    out += ["Rates are refusals / judged answers (unreadable answers counted apart); answers in answers/*.jsonl; "
-            "plot: plots/refusal_by_language.png.", ""]
+        kl = ev["benign_kl"]
+        langs = [lang for lang in kl if lang != "all"] + ["all"]
+        out += ["Next-token KL(input ‖ ablated) after each benign prompt (the paper's damage measure, on prompts "
+                "the selection never saw):", "",
+                _table(["language", *langs], [["KL", *(_num(kl[lang]["kl"], "{:.4f}") for lang in langs)]]), "",
+                f"Mean {kl['all']['kl']:.4f}: {'within' if ev['kl_within_bound'] else '**above**'} the bound "
+                f"{ev['kl_bound']}.", ""]
     return out

@@ -87,6 +87,7 @@ def run(cfg: AbliterateConfig, log=_log) -> dict:
     from refuseu_jax.abliterate.ablation import cosine_matrix, orthogonalise, unit
     from refuseu_jax.abliterate.select import Scorer, refusal_tokens_from_answers, select_direction
     from refuseu_jax.checkpoints.hf import resolve_model_dir, save_hf
+    from refuseu_jax.evaluate.refusal import validation_summary
     from refuseu_jax.evaluate.run import load_model
     from refuseu_jax.models.llama import model_from_params
     from refuseu_jax.train.trainer import pad_id_of
@@ -103,10 +104,8 @@ def run(cfg: AbliterateConfig, log=_log) -> dict:
     harmful = PR.read_harmful(cfg.harmful, langs)
     harmful_train, harmful_val = PR.split_train_val([p for p in harmful if p.split == "train"], cfg.n_val,
                                                     cfg.n_train, cfg.seed)
-    harmful_test = [p for p in harmful if p.split == "test"]
     harmless_train, harmless_val = PR.split_train_val(PR.read_harmless(cfg.harmless, langs), cfg.n_val, cfg.n_train,
                                                       cfg.seed)
-    benign_eval = PR.read_benign_eval(cfg.benign_eval, langs) if cfg.evaluate else []
     for name, items in (("harmful train", harmful_train), ("harmful validation", harmful_val),
                         ("harmless train", harmless_train), ("harmless validation", harmless_val)):
         if not items:
@@ -132,7 +131,7 @@ def run(cfg: AbliterateConfig, log=_log) -> dict:
     fit = harmful_train + harmful_val + harmless_train + harmless_val
     first_ids, texts = E.generate(model, tokenizer, fit, mesh, cfg.select_new_tokens, cfg.batch_size,
                                   cfg.length_bucket)
-    verdicts = E.judge(texts)
+    verdicts = E.judge(texts, fit)
     refusal_info = refusal_tokens_from_answers([ids[0] if ids else -1 for ids in first_ids], verdicts)
     refusal_tokens = list(refusal_info)
     n_h = len(harmful_train) + len(harmful_val)
@@ -186,7 +185,7 @@ def run(cfg: AbliterateConfig, log=_log) -> dict:
     def judge(direction):
         _, answers = E.generate(ablated_model(direction), tokenizer, harmful_val, mesh, cfg.select_new_tokens,
                                 cfg.batch_size, cfg.length_bucket)
-        counts = E.rate(E.judge(answers))
+        counts = E.rate(E.judge(answers, harmful_val))
         return counts["refusals"], counts["failures"], counts["n"]
 
     scorer = Scorer(ablated_logprobs, lambda vec, layer: A.last_logprobs(model, val_b, batcher, vec, layer),
@@ -202,7 +201,8 @@ def run(cfg: AbliterateConfig, log=_log) -> dict:
         "refusal_tokens": [{"id": t, "text": tokenizer.decode([t]), **refusal_info[t]} for t in refusal_tokens],
         "prompts": {name: _counts(items) for name, items in (
             ("harmful_train", harmful_train), ("harmful_val", harmful_val), ("harmless_train", harmless_train),
-            ("harmless_val", harmless_val), ("harmful_test", harmful_test), ("benign_eval", benign_eval))},
+            ("harmless_val", harmless_val))},
+        "judge": validation_summary(),
         "model_answers_before_filter": base_rates,
         "baseline_scores": {"harmful_refusal_score": float(np.mean(refusal_scores(base_harmful, refusal_tokens))),
                             "harmless_refusal_score": float(np.mean(refusal_scores(base_harmless, refusal_tokens)))},
@@ -238,46 +238,44 @@ def run(cfg: AbliterateConfig, log=_log) -> dict:
             [_mean_offdiag(cosine_matrix(per_lang_dirs[:, layer])) for layer in range(model_cfg.num_layers)])),
     }
     if cfg.evaluate:
-        result["evaluation"] = _evaluate(cfg, model, ablated, tokenizer, mesh, harmful_test, benign_eval, suffix,
-                                         batcher, report_dir, log)
+        result["evaluation"] = _evaluate(cfg, model, ablated, tokenizer, mesh, langs, suffix, batcher, report_dir,
+                                         log)
     result["seconds"] = round(time.time() - t0, 1)
     _write(report_dir, result, unit(direction))
     log(f"[6/6] report: {report_dir}/report.md ({result['seconds']:.0f} s)")
     return result
 
 
-def _evaluate(cfg, model, ablated, tokenizer, mesh, harmful_test, benign_eval, suffix, batcher, report_dir, log
-              ) -> dict:
-    """Refusal rates per language on the harmful test split and the benign prompts, for each model; the benign
-    next-token KL of the ablated model against the input model, per language, against the bound."""
-    from data_tools.schema import write_jsonl_atomic
+def _evaluate(cfg, model, ablated, tokenizer, mesh, langs, suffix, batcher, report_dir, log) -> dict:
+    """The project's per-language table (`evaluate_models`: harmful test split and benign prompts, judged, exact
+    intervals, McNemar) for the baseline, the input and the ablated model; and the benign next-token KL of the
+    ablated model against the input model, per language, against the bound."""
     from refuseu_jax.abliterate import activations as A
     from refuseu_jax.abliterate import evaluate as E
     from refuseu_jax.abliterate import prompts as PR
-    from refuseu_jax.evaluate.run import load_model
+    from refuseu_jax.evaluate.quick import evaluate_models
 
-    models = []
-    if cfg.baseline is not None:
-        base_model, base_tokenizer, base_mesh = load_model(cfg.baseline, cfg.dtype, cfg.mesh)
-        models.append(("baseline", base_model, base_tokenizer, base_mesh))
-    models += [("input", model, tokenizer, mesh), ("ablated", ablated, tokenizer, mesh)]
-    out = {"models": {"baseline": cfg.baseline, "input": cfg.model, "ablated": cfg.out}, "harmful_test": {},
-           "benign": {}}
-    for name, m, tok, m_mesh in models:
-        for key, items in (("harmful_test", harmful_test), ("benign", benign_eval)):
-            if not items:
-                continue
-            rates, rows = E.refusal_by_language(m, tok, items, m_mesh, cfg.eval_new_tokens, cfg.batch_size,
-                                                cfg.length_bucket)
-            out[key][name] = rates
-            write_jsonl_atomic(report_dir / "answers" / f"{key}-{name}.jsonl", rows)
-            log(f"      {name}: {key} refusal {_pct(rates['all']['rate'])} (n={rates['all']['n']})")
-    if benign_eval:
-        ids = PR.encode_all(tokenizer, benign_eval, suffix)
-        kl = E.kl_by_language(benign_eval, A.last_logprobs(model, ids, batcher), A.last_logprobs(ablated, ids, batcher))
-        out["benign_kl"] = kl
-        out["kl_bound"] = cfg.selection.kl_bound
-        out["kl_within_bound"] = bool(kl["all"]["kl"] <= cfg.selection.kl_bound)
+    models = {"baseline": cfg.baseline} if cfg.baseline is not None else {}
+    models |= {"input": model, "ablated": ablated}
+    out_dir = report_dir / "evaluation"
+    table = evaluate_models(models, tokenizer=tokenizer, data=cfg.harmful, benign=cfg.benign_eval,
+                            max_new_tokens=cfg.eval_new_tokens, batch_size=cfg.batch_size, out_dir=out_dir,
+                            mesh=mesh, languages=langs)
+    out = {"models": {"baseline": cfg.baseline, "input": cfg.model, "ablated": cfg.out}, "table": table,
+           "runs": {name: str(out_dir / name) for name in models}, "harmful_non_refusal": {}, "benign_refusal": {}}
+    for name in models:
+        metrics = json.loads((out_dir / name / "metrics.json").read_text(encoding="utf-8"))
+        out["harmful_non_refusal"][name] = {"all": metrics["non_refusal_rate"]["overall"],
+                                            **metrics["non_refusal_rate"]["lang"]}
+        if metrics.get("benign"):
+            out["benign_refusal"][name] = {"all": metrics["benign"]["refusal_rate"]["overall"],
+                                           **metrics["benign"]["refusal_rate"]["lang"]}
+    log("      per language (offline judge):\n" + table)
+    benign = PR.read_benign_eval(cfg.benign_eval, langs)
+    ids = PR.encode_all(tokenizer, benign, suffix)
+    kl = E.kl_by_language(benign, A.last_logprobs(model, ids, batcher), A.last_logprobs(ablated, ids, batcher))
+    out |= {"benign_kl": kl, "kl_bound": cfg.selection.kl_bound,
+            "kl_within_bound": bool(kl["all"]["kl"] <= cfg.selection.kl_bound)}
     return out
 
 

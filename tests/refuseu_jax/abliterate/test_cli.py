@@ -12,16 +12,18 @@ from click.testing import CliRunner
 from refuseu_jax.cli import main
 from tests.refuseu_jax.train.tiny_assets import build_checkpoint
 
-# A random tiny model never says anything the offline judge calls a refusal, so the run below uses a stand-in:
-# an answer is a "refusal" when its first character sorts before "a" (the tiny model emits both kinds). What is
-# tested here is the pipeline around the judge; the judge has its own tests.
+# A random tiny model never says anything the offline judge calls a refusal, so the direction finding below uses a
+# stand-in: an answer is a "refusal" when its first character sorts before "a" (the tiny model emits both kinds).
+# What is tested here is the pipeline around the judge; the judge has its own tests (and the final evaluation
+# table, `evaluate_models`, runs the real one).
 SMALL = ["--set", "positions=2", "--set", "n_train=4", "--set", "n_val=2", "--set", "batch_size=8",
          "--set", "length_bucket=256", "--set", "select_new_tokens=3", "--set", "eval_new_tokens=3"]
 PERMISSIVE = ["--set", "selection.kl_bound=1e9", "--set", "selection.induce_threshold=-1e9",
               "--set", "selection.prune_layers=0.0", "--set", "selection.judged_candidates=2"]
 
 
-def _stand_in_judge(texts):
+def _stand_in_judge(texts, prompts):
+    assert len(texts) == len(prompts)
     return [bool(t) and t[0] < "a" for t in texts]
 
 
@@ -90,19 +92,20 @@ def test_abliterate_end_to_end(checkpoint, tmp_path, monkeypatch):
     assert np.allclose(np.diag(np.array(langs["cosine"], dtype=float)), 1.0)
     assert len(langs["mean_cross_language_cosine_by_layer"]) == cfg.num_layers
     ev = report["evaluation"]
-    for key in ("harmful_test", "benign"):
+    for key in ("harmful_non_refusal", "benign_refusal"):
         assert set(ev[key]) == {"input", "ablated"}
         assert {"all", "en", "de"} <= set(ev[key]["input"])
-        assert ev[key]["input"]["en"]["n"] == (12 if key == "harmful_test" else 16)
+        assert ev[key]["input"]["en"]["n"] == (12 if key == "harmful_non_refusal" else 16)
+    assert "| de |" in ev["table"] and "McNemar" in ev["table"]
     assert set(ev["benign_kl"]) == {"all", "en", "de"} and ev["benign_kl"]["all"]["kl"] >= 0
     assert ev["kl_within_bound"] is True
-    answers = [json.loads(line) for line in (out / "abliteration" / "answers" / "harmful_test-ablated.jsonl")
-               .read_text().splitlines()]
-    assert len(answers) == 24 and all(a["refusal"] == _stand_in_judge([a["response"]])[0] for a in answers)
+    judged = (out / "abliteration" / "evaluation" / "ablated" / "judgements.jsonl").read_text().splitlines()
+    assert len(judged) == 24  # 12 harmful test prompts in each of the 2 languages
+    assert (out / "abliteration" / "evaluation" / "comparison.md").is_file()
     for name in ("candidate_scores", "cosine_languages", "cosine_by_layer", "refusal_by_language"):
         assert (out / "abliteration" / "plots" / f"{name}.png").stat().st_size > 1000
     md = (out / "abliteration" / "report.md").read_text()
-    assert "**chosen**" in md and "| de |" in md and "benign KL" in md
+    assert "**chosen**" in md and "| de |" in md and "KL(input ‖ ablated)" in md and "Judge: offline judge" in md
 
     # the ablated checkpoint is a start point for training: one DPO step from it
     from refuseu_jax.train.config import DataSpec, ModelSpec, TrainConfig
@@ -121,7 +124,7 @@ def test_abliterate_end_to_end(checkpoint, tmp_path, monkeypatch):
 def test_nothing_to_ablate_is_a_user_error(checkpoint, tmp_path, monkeypatch):
     from refuseu_jax.abliterate import evaluate
 
-    monkeypatch.setattr(evaluate, "judge", lambda texts: [False] * len(texts))
+    monkeypatch.setattr(evaluate, "judge", lambda texts, prompts: [False] * len(texts))
     result = CliRunner().invoke(main, ["abliterate", "--model", str(checkpoint), "--out", str(tmp_path / "o"),
                                        "--langs", "en", *SMALL])
     assert "refused none" in _error_line(result)
