@@ -8,6 +8,7 @@ from data_tools.cli import UserErrorGroup
 from refuseu_jax.commands.abliterate import abliterate
 from refuseu_jax.commands.evaluate import eval_command, report_command
 from refuseu_jax.commands.models import convert, models
+from refuseu_jax.commands.plan import plan_command
 from refuseu_jax.commands.sample import sample
 from refuseu_jax.commands.train import export_run, quickstart, train
 
@@ -30,6 +31,7 @@ main.add_command(report_command)
 main.add_command(train)
 main.add_command(export_run)
 main.add_command(quickstart)
+main.add_command(plan_command)
 main.add_command(abliterate)
 
 
