@@ -84,6 +84,10 @@ def candidate_plot(result: dict, path: Path) -> None:
             if s[key] is not None:
                 ax.plot([s["layer"]], [s[key]], marker="*", markersize=14, color="gold", markeredgecolor="black",
                         linestyle="none", label="chosen")
+        limit = int(layers * (1.0 - result["config"]["selection"]["prune_layers"]))
+        if limit < layers:
+            ax.axvspan(limit - 0.5, layers - 0.5, color="gray", alpha=0.15, label="pruned layers (not scored)")
+        ax.set_xlim(-0.5, layers - 0.5)
         ax.set_title(titles[key], fontsize=9)
         ax.set_xlabel("layer the direction is read from")
     axes[0].legend(fontsize=7)

@@ -132,9 +132,12 @@ def run(cfg: AbliterateConfig, log=_log) -> dict:
     first_ids, texts = E.generate(model, tokenizer, fit, mesh, cfg.select_new_tokens, cfg.batch_size,
                                   cfg.length_bucket)
     verdicts = E.judge(texts, fit)
+    n_h = len(harmful_train) + len(harmful_val)
+    answers = {"fit": [{"id": p.id, "lang": p.lang, "set": "harmful" if i < n_h else "harmless", "prompt": p.text,
+                        "response": t, "refusal": v} for i, (p, t, v) in enumerate(zip(fit, texts, verdicts))],
+               "judged_candidates": []}
     refusal_info = refusal_tokens_from_answers([ids[0] if ids else -1 for ids in first_ids], verdicts)
     refusal_tokens = list(refusal_info)
-    n_h = len(harmful_train) + len(harmful_val)
     harmful_verdicts, harmless_verdicts = verdicts[:n_h], verdicts[n_h:]
     base_rates = {"harmful": E.by_language(harmful_train + harmful_val, harmful_verdicts, E.rate),
                   "harmless": E.by_language(harmless_train + harmless_val, harmless_verdicts, E.rate)}
@@ -165,6 +168,10 @@ def run(cfg: AbliterateConfig, log=_log) -> dict:
 
     harmful_means, harmless_means = means(harmful_train), means(harmless_train)
     candidates = harmful_means.pooled() - harmless_means.pooled()  # [tail, L, H]
+    # Where every prompt has the same activation (layer 0 at a template token: its embedding) the difference is
+    # float noise, and its normalised "direction" is random: such candidates are left empty (not scored).
+    scale = np.linalg.norm(harmless_means.pooled(), axis=-1, keepdims=True)
+    candidates = np.where(np.linalg.norm(candidates, axis=-1, keepdims=True) <= 1e-4 * scale, 0.0, candidates)
     log(f"[3/6] means over {len(harmful_train)} harmful and {len(harmless_train)} harmless prompts; "
         f"{tail * model_cfg.num_layers} candidate directions")
 
@@ -182,10 +189,14 @@ def run(cfg: AbliterateConfig, log=_log) -> dict:
         both = A.last_logprobs(m, val_h + val_b, batcher)
         return both[:len(val_h)], both[len(val_h):]
 
-    def judge(direction):
-        _, answers = E.generate(ablated_model(direction), tokenizer, harmful_val, mesh, cfg.select_new_tokens,
+    def judge(direction, cand):
+        _, replies = E.generate(ablated_model(direction), tokenizer, harmful_val, mesh, cfg.select_new_tokens,
                                 cfg.batch_size, cfg.length_bucket)
-        counts = E.rate(E.judge(answers, harmful_val))
+        verdicts = E.judge(replies, harmful_val)
+        answers["judged_candidates"] += [{"position": cand.position, "layer": cand.layer, "id": p.id, "lang": p.lang,
+                                          "prompt": p.text, "response": t, "refusal": v}
+                                         for p, t, v in zip(harmful_val, replies, verdicts)]
+        counts = E.rate(verdicts)
         return counts["refusals"], counts["failures"], counts["n"]
 
     scorer = Scorer(ablated_logprobs, lambda vec, layer: A.last_logprobs(model, val_b, batcher, vec, layer),
@@ -210,10 +221,11 @@ def run(cfg: AbliterateConfig, log=_log) -> dict:
         "selected": None if chosen is None else chosen.to_dict(),
     }
     if chosen is None:
-        _write(report_dir, result)
+        _write(report_dir, result, answers=answers)
         raise UserError(f"abliterate: every candidate direction was discarded (layer, KL <= "
-                        f"{cfg.selection.kl_bound}, induce > {cfg.selection.induce_threshold}); scores of all "
-                        f"{len(scored)} in {report_dir}/report.md")
+                        f"{cfg.selection.kl_bound}, induce > {cfg.selection.induce_threshold}); the scores of all "
+                        f"{len(scored)} are in {report_dir}/report.md (keys selection.kl_bound, "
+                        f"selection.induce_threshold, selection.prune_layers)")
     pos = tail + chosen.position
     direction = candidates[pos, chosen.layer]
     log(f"[4/6] chosen: position {chosen.position} ({chosen.token!r}), layer {chosen.layer}: bypass "
@@ -241,7 +253,7 @@ def run(cfg: AbliterateConfig, log=_log) -> dict:
         result["evaluation"] = _evaluate(cfg, model, ablated, tokenizer, mesh, langs, suffix, batcher, report_dir,
                                          log)
     result["seconds"] = round(time.time() - t0, 1)
-    _write(report_dir, result, unit(direction))
+    _write(report_dir, result, unit(direction), answers)
     log(f"[6/6] report: {report_dir}/report.md ({result['seconds']:.0f} s)")
     return result
 
@@ -308,7 +320,11 @@ def _clear_failed_run(out: Path) -> None:
         shutil.rmtree(out)
 
 
-def _write(report_dir: Path, result: dict, direction: np.ndarray | None = None) -> None:
+def _write(report_dir: Path, result: dict, direction: np.ndarray | None = None, answers: dict | None = None) -> None:
+    """Everything lands in the report directory only now, after the export: save_hf replaces `out` as a whole."""
+    from data_tools.schema import write_jsonl_atomic
     from refuseu_jax.abliterate import report
 
     report.write(report_dir, result, direction)
+    for name, rows in (answers or {}).items():
+        write_jsonl_atomic(report_dir / "answers" / f"{name}.jsonl", rows)

@@ -99,11 +99,12 @@ class Scorer:
     """What scoring needs from the pipeline, as functions (the tests drive it with a tiny model):
     ablated_logprobs(direction) -> (harmful val [N, V], harmless val [M, V]) with the unit direction ablated;
     added_logprobs(vector, layer) -> harmless val [M, V] with `vector` added to layer `layer`'s input;
-    judge(direction) -> (refusals, failures, answers) among the ablated model's answers to harmful val prompts."""
+    judge(direction, candidate) -> (refusals, failures, answers) among the ablated model's answers to harmful
+    validation prompts."""
 
     ablated_logprobs: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
     added_logprobs: Callable[[np.ndarray, int], np.ndarray]
-    judge: Callable[[np.ndarray], tuple[int, int, int]]
+    judge: Callable[[np.ndarray, Candidate], tuple[int, int, int]]
 
 
 def select_direction(candidates: np.ndarray, tokens: Sequence[str], refusal_tokens: Sequence[int],
@@ -122,7 +123,7 @@ def select_direction(candidates: np.ndarray, tokens: Sequence[str], refusal_toke
             cand = Candidate(position=i - tail, token=tokens[i], layer=layer, norm=float(np.linalg.norm(vec)))
             scored.append(cand)
             if not np.all(np.isfinite(vec)) or cand.norm == 0.0:
-                cand.discarded = "no direction (empty or degenerate means)"
+                cand.discarded = "no direction (the two means coincide)"
                 continue
             if layer >= limit:  # out whatever its scores: not scored, which saves that share of the forwards
                 cand.discarded = f"layer >= {limit} (last {spec.prune_layers:.0%} of layers), not scored"
@@ -145,7 +146,7 @@ def select_direction(candidates: np.ndarray, tokens: Sequence[str], refusal_toke
                  f"{min(spec.judged_candidates, len(survivors))}")
     not_complying = {}
     for cand in survivors[:spec.judged_candidates]:
-        refusals, failures, n = scorer.judge(candidates[tail + cand.position, cand.layer])
+        refusals, failures, n = scorer.judge(candidates[tail + cand.position, cand.layer], cand)
         cand.judged_refusal = refusals / (n - failures) if n > failures else None
         cand.judged_failure = failures / n
         # A direction that breaks the model (unreadable answers) must not win by refusing less.

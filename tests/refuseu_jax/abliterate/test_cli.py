@@ -102,6 +102,12 @@ def test_abliterate_end_to_end(checkpoint, tmp_path, monkeypatch):
     judged = (out / "abliteration" / "evaluation" / "ablated" / "judgements.jsonl").read_text().splitlines()
     assert len(judged) == 24  # 12 harmful test prompts in each of the 2 languages
     assert (out / "abliteration" / "evaluation" / "comparison.md").is_file()
+    fit = [json.loads(line) for line in (out / "abliteration" / "answers" / "fit.jsonl").read_text().splitlines()]
+    assert len(fit) == 2 * (4 + 2) * 2  # 2 languages x (train + validation) x (harmful, harmless)
+    assert all(row["refusal"] == _stand_in_judge([row["response"]], [None])[0] for row in fit)
+    judged_rows = (out / "abliteration" / "answers" / "judged_candidates.jsonl").read_text().splitlines()
+    assert {(json.loads(r)["position"], json.loads(r)["layer"]) for r in judged_rows} == \
+        {(c["position"], c["layer"]) for c in judged}
     for name in ("candidate_scores", "cosine_languages", "cosine_by_layer", "refusal_by_language"):
         assert (out / "abliteration" / "plots" / f"{name}.png").stat().st_size > 1000
     md = (out / "abliteration" / "report.md").read_text()

@@ -45,6 +45,7 @@ class _Synthetic:
     def __init__(self, bypass, kl, induce, judged):
         self.bypass, self.kl, self.induce, self.judged = bypass, kl, induce, judged
         self.calls = {"added": 0, "judged": 0}
+        self.judged_pairs = []
 
     @staticmethod
     def code(vec):
@@ -62,8 +63,9 @@ class _Synthetic:
         p0 = 1.0 / (1 + np.exp(-self.induce[self.code(vec)]))
         return np.log(np.array([[p0, 1 - p0]]))
 
-    def judge(self, vec):
+    def judge(self, vec, cand):
         self.calls["judged"] += 1
+        self.judged_pairs.append((self.code(vec), cand))
         return self.judged[self.code(vec)]
 
 
@@ -108,6 +110,7 @@ def test_selection_filters_and_picks_by_judged_answers_then_bypass():
     assert by_code[1].discarded.startswith("induce")
     assert by_code[4].discarded.startswith("layer") and by_code[9].discarded.startswith("layer")
     assert syn.calls["judged"] == 3
+    assert all(code == cand.layer + layers * (cand.position + tail) for code, cand in syn.judged_pairs)
     assert {c for c, cand in by_code.items() if cand.judged_refusal is not None} == {2, 3, 5}
     assert by_code[2].judged_refusal == pytest.approx(3 / 6) and by_code[2].judged_failure == pytest.approx(2 / 8)
     assert chosen is by_code[3] and chosen.selected and sum(c.selected for c in scored) == 1
