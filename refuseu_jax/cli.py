@@ -8,6 +8,7 @@ import click
 
 from data_tools.cli import UserErrorGroup
 from data_tools.errors import EXIT_USER_ERROR
+from refuseu_jax.commands.abliterate import abliterate
 from refuseu_jax.commands.evaluate import eval_command, report_command
 from refuseu_jax.commands.models import convert, models
 from refuseu_jax.commands.paper import paper
@@ -48,6 +49,7 @@ main.add_command(export_run)
 main.add_command(quickstart)
 main.add_command(paper)
 main.add_command(plan_command)
+main.add_command(abliterate)
 
 
 def run():
