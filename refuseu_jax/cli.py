@@ -2,16 +2,33 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from data_tools.cli import UserErrorGroup
+from data_tools.errors import EXIT_USER_ERROR
 from refuseu_jax.commands.evaluate import eval_command, report_command
 from refuseu_jax.commands.models import convert, models
 from refuseu_jax.commands.sample import sample
-from refuseu_jax.commands.train import export_run, quickstart, train
+from refuseu_jax.commands.quickstart import quickstart
+from refuseu_jax.commands.train import export_run, train
 
 
-@click.group(cls=UserErrorGroup)
+class RefuseuGroup(UserErrorGroup):
+    """`UserError`s, and a subcommand's bad option values (`refuseu quickstart --examples 0`), as one line on
+    stderr with exit code 2, instead of click's usage block."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as err:
+            where = err.ctx.command_path if err.ctx is not None else ctx.command_path
+            click.echo(f"error: {where}: {err.format_message()}", err=True)
+            sys.exit(EXIT_USER_ERROR)
+
+
+@click.group(cls=RefuseuGroup)
 def main():
     """RefusEU-JAX: DPO refusal alignment of Llama models in JAX."""
     # Every command may touch devices, and a multi-host job must join before any of them does. A no-op unless
