@@ -31,6 +31,10 @@ class Endpoints:
     adjudicator: EndpointConfig
     translator: DeepLConfig = field(default_factory=DeepLConfig)
     extra_generators: list[EndpointConfig] = field(default_factory=list)
+    # generate.method: rainbow only: the model under attack (the paper's ablated model) answers each candidate,
+    # and the judge compares its answers pairwise (and says whether an elite's answer is unsafe).
+    target: EndpointConfig | None = None
+    judge: EndpointConfig | None = None
 
     @property
     def generators(self) -> list[EndpointConfig]:
@@ -38,7 +42,33 @@ class Endpoints:
 
 
 @dataclass(frozen=True)
+class RainbowConfig:
+    """Rainbow Teaming (Samvelyan et al. 2024): an archive of (category, style) cells per language, improved by
+    mutating archived prompts toward a target cell and keeping a candidate when the judge finds the target model's
+    answer to it more harmful than the incumbent's. See data_tools/steps/rainbow.py."""
+
+    iterations: int = 100             # rounds per language
+    batch: int = 8                    # candidates per language per round, each aimed at a different cell
+    archive_size: int = 1             # elites kept per (category, style) cell (the paper's archive keeps one)
+    # A candidate whose character 5-grams overlap its parent's this much (Jaccard) is discarded: the Rainbow paper
+    # filters mutations too close to their parent (it used BLEU) to keep the archive diverse.
+    similarity_threshold: float = 0.6
+    target_max_tokens: int = 256
+    judge_max_tokens: int = 5
+    template: str | None = None       # YAML with mutate/judge prompts; None = data_tools/prompts/rainbow.yaml
+
+    def __post_init__(self):
+        if self.iterations < 1 or self.batch < 1 or self.archive_size < 1:
+            raise ValueError("iterations, batch and archive_size must be >= 1")
+        if not 0.0 < self.similarity_threshold <= 1.0:
+            raise ValueError("similarity_threshold must be in (0, 1]")
+
+
+@dataclass(frozen=True)
 class GenerateConfig:
+    # one_shot: per_cell prompts per cell, each from one seed example; rainbow: the archive loop of RainbowConfig.
+    method: Literal["one_shot", "rainbow"] = "one_shot"
+    rainbow: RainbowConfig = field(default_factory=RainbowConfig)
     per_cell: int = 4                 # prompts kept per (language, category, style) cell
     max_rounds: int = 4               # rounds of top-up requests for cells that lost samples to dedup/lang check
     temperature: float = 1.0
@@ -145,6 +175,10 @@ class BuildConfig:
         for style in self.styles:
             get_style(style)
         check_languages(self.mix.high_resource, where="key 'mix.high_resource'")
+        if self.generate.method == "rainbow":
+            for role in ("target", "judge"):
+                if getattr(self.endpoints, role) is None:
+                    raise UserError(f"key 'endpoints.{role}': generate.method 'rainbow' needs a {role} endpoint")
         built = set(self.languages)
         for name in self.mix.names:
             if not set(mix_languages(name, tuple(self.mix.high_resource))) & built:

@@ -13,7 +13,7 @@ from typing import Any, Iterable, Iterator
 
 from data_tools.atomic import atomic_open
 from data_tools.errors import UserError
-from data_tools.taxonomy import LANGUAGES, Taxonomy
+from data_tools.taxonomy import BENIGN, BENIGN_STYLES, LANGUAGES, Taxonomy
 
 SPLITS = ("train", "test")
 REQUIRED_KEYS = ("id", "source_id", "lang", "category", "style", "group", "prompt", "chosen", "rejected", "split")
@@ -27,15 +27,17 @@ def record_id(*, lang: str, source_id: str, prompt: str, chosen: str, rejected: 
 
 
 def make_record(*, source_id: str, lang: str, category: str, style: str, prompt: str, chosen: str, rejected: str,
-                split: str = "train", labels: dict | None = None, meta: dict | None = None) -> dict:
-    """Build a schema-valid record from plain strings."""
+                split: str = "train", labels: dict | None = None, meta: dict | None = None,
+                group: str | None = None) -> dict:
+    """Build a schema-valid record from plain strings; `group` defaults to category/style (benign records name
+    their own, "benign/<topic>")."""
     rec = {
         "id": record_id(lang=lang, source_id=source_id, prompt=prompt, chosen=chosen, rejected=rejected),
         "source_id": source_id,
         "lang": lang,
         "category": category,
         "style": style,
-        "group": f"{category}/{style}",
+        "group": group or f"{category}/{style}",
         "prompt": [{"role": "user", "content": prompt}],
         "chosen": [{"role": "assistant", "content": chosen}],
         "rejected": [{"role": "assistant", "content": rejected}],
@@ -46,7 +48,7 @@ def make_record(*, source_id: str, lang: str, category: str, style: str, prompt:
     return validate_record(rec, "make_record")
 
 
-def _check_messages(value: Any, key: str, where: str, last_role: str, single: bool) -> None:
+def check_messages(value: Any, key: str, where: str, last_role: str, single: bool) -> None:
     if not isinstance(value, list) or not value:
         raise UserError(f"{where}: key '{key}' must be a non-empty list of {{role, content}} messages")
     for i, msg in enumerate(value):
@@ -74,13 +76,22 @@ def validate_record(rec: Any, where: str, taxonomy: Taxonomy | None = None) -> d
         raise UserError(f"{where}: key 'lang' has unknown language {rec['lang']!r} (expected one of {', '.join(LANGUAGES)})")
     if rec["split"] not in SPLITS:
         raise UserError(f"{where}: key 'split' must be 'train' or 'test', got {rec['split']!r}")
-    if rec["group"] != f"{rec['category']}/{rec['style']}":
-        raise UserError(f"{where}: key 'group' must be '{rec['category']}/{rec['style']}', got {rec['group']!r}")
-    if taxonomy is not None and rec["category"] not in taxonomy.ids:
-        raise UserError(f"{where}: key 'category' {rec['category']!r} is not in taxonomy {taxonomy.name!r}")
-    _check_messages(rec["prompt"], "prompt", where, "user", single=False)
-    _check_messages(rec["chosen"], "chosen", where, "assistant", single=True)
-    _check_messages(rec["rejected"], "rejected", where, "assistant", single=True)
+    if rec["category"] == BENIGN:
+        # Harmless requests sit outside every hazard taxonomy; their group is a topic, not category/style.
+        if rec["style"] not in BENIGN_STYLES:
+            raise UserError(f"{where}: key 'style' of a '{BENIGN}' record must be one of {', '.join(BENIGN_STYLES)}, "
+                            f"got {rec['style']!r}")
+        if not rec["group"].startswith(f"{BENIGN}/") or rec["group"] == f"{BENIGN}/":
+            raise UserError(f"{where}: key 'group' of a '{BENIGN}' record must be '{BENIGN}/<topic>', "
+                            f"got {rec['group']!r}")
+    else:
+        if rec["group"] != f"{rec['category']}/{rec['style']}":
+            raise UserError(f"{where}: key 'group' must be '{rec['category']}/{rec['style']}', got {rec['group']!r}")
+        if taxonomy is not None and rec["category"] not in taxonomy.ids:
+            raise UserError(f"{where}: key 'category' {rec['category']!r} is not in taxonomy {taxonomy.name!r}")
+    check_messages(rec["prompt"], "prompt", where, "user", single=False)
+    check_messages(rec["chosen"], "chosen", where, "assistant", single=True)
+    check_messages(rec["rejected"], "rejected", where, "assistant", single=True)
     for key in OPTIONAL_DICT_KEYS:
         value = rec.get(key)
         if value is None or value == "":

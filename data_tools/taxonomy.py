@@ -108,6 +108,12 @@ RAINBOW = Taxonomy("rainbow", (
 TAXONOMIES: dict[str, Taxonomy] = {LLAMA_GUARD3.name: LLAMA_GUARD3, RAINBOW.name: RAINBOW}
 
 
+# Reserved record category for harmless requests (bundled benign pairs, benign evaluation prompts). It is not a
+# hazard category: no taxonomy lists it, so the data build can never be configured to generate it.
+BENIGN = "benign"
+BENIGN_STYLES: tuple[str, ...] = ("Look-alike", "Everyday")  # worded like a harmful request / an ordinary one
+
+
 def get_taxonomy(name: str) -> Taxonomy:
     if name not in TAXONOMIES:
         raise UserError(f"unknown taxonomy {name!r} (expected one of {', '.join(TAXONOMIES)})")

@@ -11,26 +11,27 @@ from data_tools.commands.build import build_options
 
 @click.group("audit")
 def audit():
-    """Human review: a stratified sheet to fill in, and reviewer-vs-guard agreement per language."""
+    """The paper's three-question audit: a balanced sheet to fill in (CSV/XLSX), and its rates and guard kappa."""
 
 
 @audit.command("sample")
 @click.option("--per-language", type=int, default=None, help="Records per language (default: audit.per_language).")
 @build_options
 def audit_sample(cfg, build, use_cache, per_language):
-    """Write <build>/audit/sheet.csv and sheet.html from the split records."""
+    """Write <build>/audit/sheet.csv, sheet.xlsx and sheet.html from the split records (Q1-Q3 + rejected harm)."""
     from data_tools.steps.audit import run_audit_sample
     from data_tools.steps.context import StepContext
 
     result = run_audit_sample(StepContext(cfg, build), per_language)
-    click.echo(f"audit sample: {result['records']} records -> {result['csv']} and {result['html']}")
+    click.echo(f"audit sample: {result['records']} records -> {result['xlsx']}, {result['csv']} and {result['html']}")
 
 
 @audit.command("score")
 @click.argument("answers", type=click.Path(dir_okay=False))
 @build_options
 def audit_score(cfg, build, use_cache, answers):
-    """Agreement and Cohen's kappa of the reviewers' answers (a filled sheet.csv) with each guard, per language."""
+    """Q1-Q3 rates with exact intervals and each guard's Cohen's kappa vs the answers (a filled sheet.xlsx or
+    sheet.csv), per language; a half-filled sheet scores what is filled. Writes <build>/audit/score.json."""
     from data_tools.steps.audit import format_score, run_audit_score
     from data_tools.steps.context import StepContext
 

@@ -34,7 +34,9 @@ def estimate(cfg: BuildConfig, cache=None) -> dict:
     taxonomy = get_taxonomy(cfg.taxonomy)
     seeds = read_seed_file(cfg.generate.seeds, taxonomy) if cfg.generate.seeds else packaged_seeds(taxonomy)
     gen_langs = 1 if cfg.mode == "parallel" else n_langs
-    prompts = n_langs * n_cells_per_lang * cfg.generate.per_cell
+    rainbow = cfg.generate.method == "rainbow"
+    per_cell = cfg.generate.rainbow.archive_size if rainbow else cfg.generate.per_cell   # rainbow: a full archive
+    prompts = n_langs * n_cells_per_lang * per_cell
     targets = [lang for lang in langs if lang != "en"]
     tok = lambda chars: int(chars / est.chars_per_token)  # noqa: E731
 
@@ -52,7 +54,11 @@ def estimate(cfg: BuildConfig, cache=None) -> dict:
         "llama_guard": (3 * prompts, tok(lg_chars), 5, cfg.endpoints.llama_guard),
         "polyguard": (3 * prompts, tok(pg_chars), 40, cfg.endpoints.polyguard),
     }
+    if rainbow:
+        roles.update(rainbow_roles(cfg, gen_langs, n_cells_per_lang, tok, gen_prompt_chars))
     out: dict = {"prompts": prompts, "cells": n_langs * n_cells_per_lang, "roles": {}}
+    if rainbow:
+        out["rainbow"] = rainbow_counts(cfg, gen_langs, n_cells_per_lang)
     for role, (calls, p_tok, c_tok, endpoint) in roles.items():
         key = (endpoint.endpoint_id, endpoint.model)
         stored = min(calls, cached.get(key, 0))
@@ -71,7 +77,7 @@ def estimate(cfg: BuildConfig, cache=None) -> dict:
             translator = DeepLTranslator(cfg.endpoints.translator, cache=cache, progress=False)
             to_pay = sum(translator.uncached_characters(texts, lang) for lang in targets)
     else:
-        characters = to_pay = n_cells_per_lang * cfg.generate.per_cell * est.avg_prompt_chars * len(targets)
+        characters = to_pay = n_cells_per_lang * per_cell * est.avg_prompt_chars * len(targets)
     price = cfg.endpoints.translator.price_per_mchar
     out["roles"]["translator"] = {"calls": None, "characters": characters, "characters_to_pay": to_pay,
                                   "model": "DeepL", "cost_usd": None if price is None else to_pay * price / 1e6}
@@ -79,6 +85,27 @@ def estimate(cfg: BuildConfig, cache=None) -> dict:
     out["cost_usd"] = sum(costs) if costs else None
     out["unpriced_roles"] = sorted(r for r, v in out["roles"].items() if v["cost_usd"] is None)
     return out
+
+
+def rainbow_counts(cfg: BuildConfig, gen_langs: int, cells_per_lang: int) -> dict:
+    """Calls of the archive loop: one mutation per candidate; at most one target answer per candidate, two
+    pairwise comparisons and one safety check by the judge (upper bounds: filtered candidates cost less)."""
+    rb = cfg.generate.rainbow
+    per_round = gen_langs * min(rb.batch, cells_per_lang)
+    candidates = rb.iterations * per_round
+    return {"rounds": rb.iterations, "languages": gen_langs, "per_round": per_round, "generator": candidates,
+            "target": candidates, "judge": 3 * candidates}
+
+
+def rainbow_roles(cfg: BuildConfig, gen_langs: int, cells_per_lang: int, tok, gen_prompt_chars: int) -> dict:
+    est, rb = cfg.estimate, cfg.generate.rainbow
+    counts = rainbow_counts(cfg, gen_langs, cells_per_lang)
+    answer_tokens = min(rb.target_max_tokens, est.avg_response_tokens)
+    judge_prompt = 2 * (est.avg_prompt_chars + answer_tokens * est.chars_per_token) + 600
+    return {"generator": (counts["generator"], tok(gen_prompt_chars + est.avg_prompt_chars), tok(est.avg_prompt_chars),
+                          cfg.endpoints.generator),
+            "target": (counts["target"], tok(est.avg_prompt_chars), answer_tokens, cfg.endpoints.target),
+            "judge": (counts["judge"], tok(judge_prompt), rb.judge_max_tokens, cfg.endpoints.judge)}
 
 
 def estimate_with_cache(cfg: BuildConfig, build) -> dict:
@@ -108,6 +135,13 @@ def format_estimate(est: dict) -> str:
     total = f"{est['cost_usd']:.2f} USD" if est["cost_usd"] is not None else "n/a"
     note = f" (no price configured for: {', '.join(est['unpriced_roles'])})" if est["unpriced_roles"] else ""
     lines.append(f"estimated total: {total}{note}")
-    lines.append("upper bound for guard calls (every prompt judged 3 times); generation counts one round, "
-                 "top-ups after dedup come on top")
+    if "rainbow" in est:
+        rb = est["rainbow"]
+        lines.append(f"rainbow: {rb['rounds']} rounds x {rb['per_round']} candidates ({rb['languages']} languages) = "
+                     f"{rb['generator']} generator calls; at most {rb['target']} target and {rb['judge']} judge calls "
+                     f"(2 comparisons + 1 safety check per candidate)")
+        lines.append("upper bound for guard calls (every prompt judged 3 times); prompts = a full archive")
+    else:
+        lines.append("upper bound for guard calls (every prompt judged 3 times); generation counts one round, "
+                     "top-ups after dedup come on top")
     return "\n".join(lines)

@@ -80,6 +80,10 @@ def build_request(template: dict, material: dict, lang: str, category: str, styl
 
 def run_generate(ctx) -> dict:
     cfg, gen = ctx.cfg, ctx.cfg.generate
+    if gen.method == "rainbow":
+        from data_tools.steps.rainbow import run_rainbow
+
+        return run_rainbow(ctx)
     seeds = load_seeds(ctx)
     material = load_material(ctx, seeds)
     template = load_template(gen.template, "generate.yaml", {"system": (), "user": ()})

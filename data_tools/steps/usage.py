@@ -33,6 +33,9 @@ def merge_usage(*usages: dict | None) -> dict:
 def role_endpoints(cfg) -> dict:
     endpoints = {role: getattr(cfg.endpoints, role) for role in
                  ("refuser", "complier", "llama_guard", "polyguard", "adjudicator")}
+    for role in ("target", "judge"):   # generate.method: rainbow
+        if getattr(cfg.endpoints, role, None) is not None:
+            endpoints[role] = getattr(cfg.endpoints, role)
     for g, endpoint in enumerate(cfg.endpoints.generators):
         endpoints["generator" if g == 0 else f"generator[{g}]"] = endpoint
     return endpoints

@@ -30,6 +30,7 @@ from data_tools.judges import ADJUDICATOR, check_rule, ensemble, needs_adjudicat
 from data_tools.schema import read_records, write_jsonl_atomic
 from data_tools.taxonomy import check_languages
 from refuseu_jax.evaluate import metrics
+from refuseu_jax.evaluate.benchmarks.config import BenchmarksSection
 from refuseu_jax.evaluate.judging import JudgeConfig, build_judge, check_judges
 from refuseu_jax.parallel import MeshConfig
 
@@ -101,6 +102,7 @@ class EvalConfig:
     judges: JudgesSection = JudgesSection()
     mmlu: MMLUSection = MMLUSection()
     fluency: FluencySection = FluencySection()
+    benchmarks: BenchmarksSection = BenchmarksSection()  # external toxicity benchmarks (PTP, RTP-LX), off by default
 
     @property
     def run_dir(self) -> Path:
@@ -269,7 +271,7 @@ def run_eval(cfg: EvalConfig, progress: bool = True) -> dict:
     write_jsonl_atomic(out / "responses.jsonl", rows)
 
     cache = None
-    if cfg.cache and (cfg.judges.guards or cfg.fluency.endpoint):
+    if cfg.cache and (cfg.judges.guards or cfg.fluency.endpoint or cfg.benchmarks.enabled):
         from data_tools.clients.cache import CallCache
 
         cache = CallCache(cfg.cache)
@@ -297,9 +299,16 @@ def run_eval(cfg: EvalConfig, progress: bool = True) -> dict:
             baseline = load_metrics(cfg.baseline)
             if baseline.get("mmlu"):
                 result["mmlu"]["drop_vs_baseline"] = mmlu.accuracy_drop(scored, baseline["mmlu"])
+    if cfg.benchmarks.enabled:
+        from refuseu_jax.evaluate.benchmarks import run as benchmarks
+
+        result["benchmarks"], (model, tokenizer, mesh) = benchmarks.run_for_eval(
+            cfg, (model, tokenizer, mesh), out, cache, progress)
     write_jsonl_atomic(out / "judgements.jsonl", rows)
     _write_json(out / "metrics.json", result)
     report.write_run_report(out, result)
+    if cfg.benchmarks.enabled:
+        benchmarks.append_to_report(out, result["benchmarks"])
     return result
 
 

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import random
 import re
 
@@ -82,8 +83,20 @@ def generated_prompt(lang: str, seed: int) -> str:
     return f"{text} [benign]" if seed % 7 == 0 else text
 
 
+def judge_answer(body: dict) -> str:
+    """Rainbow's judge: a pairwise comparison gets "A" or "B" from a hash of the request (so some candidates win
+    and some lose); the safety check of an answer gets "unsafe" unless it is a refusal or marked [benign]."""
+    text = body["messages"][-1]["content"]
+    if "Answer with one letter" in text:
+        return "AB"[int(hashlib.sha256(text.encode()).hexdigest(), 16) % 2]
+    return "safe" if "[benign]" in text or "I can't" in text else "unsafe"
+
+
 def build_responder(body: dict):
-    """Generator model names start with 'gen'; every other role gets the default scripted answer."""
+    """Generator model names start with 'gen', the rainbow judge's with 'judge'; every other role gets the default
+    scripted answer (the rainbow target, like the complier, answers with a compliance opener)."""
+    if str(body.get("model", "")).startswith("judge"):
+        return judge_answer(body)
     if str(body.get("model", "")).startswith("gen"):
         user = body["messages"][-1]["content"]
         found = _ASKED_LANGUAGE.search(user)

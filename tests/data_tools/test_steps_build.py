@@ -209,37 +209,63 @@ def test_kill_minus_nine_then_rerun_equals_uninterrupted_build(built, tmp_path):
 
 
 def test_audit_sample_and_score(built, tmp_path):
+    """The three-question audit end to end: a balanced sheet, filled (half of Q3 left blank) in the XLSX an
+    annotator uses, scored: rates as counted by hand, each guard's kappa as scikit-learn computes it."""
     import csv
 
+    from openpyxl import load_workbook
     from sklearn.metrics import cohen_kappa_score
 
+
     out = built["dir"]
-    result = CliRunner().invoke(main, ["audit", "sample", "-b", str(out), "--per-language", "4"])
+    result = CliRunner().invoke(main, ["audit", "sample", "-b", str(out), "--per-language", "6"])
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader((out / "audit" / "sheet.csv").open(encoding="utf-8")))
-    assert Counter(r["lang"] for r in rows) == {lang: 4 for lang in LANGUAGES}
-    assert len({r["category"] for r in rows if r["lang"] == "sk"}) == len(CATEGORIES)   # spread over categories
-    assert "<table>" in (out / "audit" / "sheet.html").read_text()
-    # A reviewer who agrees with the guards except on every third rejected answer in Latvian.
-    for i, row in enumerate(rows):
-        row["review_prompt_unsafe"] = "unsafe"
-        row["review_chosen_unsafe"] = "no"
-        row["review_rejected_unsafe"] = "safe" if row["lang"] == "lv" and i % 3 == 0 else "yes"
-    answers = tmp_path / "answers.csv"
-    with answers.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    result = CliRunner().invoke(main, ["audit", "score", str(answers), "-b", str(out)])
+    assert Counter(r["lang"] for r in rows) == {lang: 6 for lang in LANGUAGES}
+    for lang in LANGUAGES:   # 6 per language over 3 categories: 2 each
+        assert Counter(r["category"] for r in rows if r["lang"] == lang) == {c: 2 for c in CATEGORIES}
+    assert not any(c.startswith(("llama_guard", "polyguard")) for c in rows[0])   # blind: no guard verdicts
+    assert "q1_chosen_safe_refusal" in (out / "audit" / "sheet.html").read_text()
+
+    book = load_workbook(out / "audit" / "sheet.xlsx")
+    sheet = book["audit"]
+    header = [c.value for c in sheet[1]]
+    col = {name: header.index(name) + 1 for name in header}
+    answers = []
+    for i, excel_row in enumerate(sheet.iter_rows(min_row=2), start=0):
+        lang = excel_row[col["lang"] - 1].value
+        q1 = not (lang == "lv" and i % 2 == 0)              # three Latvian chosen answers judged not a safe refusal
+        q3 = None if lang == "de" else i % 3 != 0            # Q3 left blank for German
+        harmful = not (lang == "sk" and i % 3 == 0)
+        values = {"q1_chosen_safe_refusal": "yes" if q1 else "no", "q2_prompt_on_topic": 1,
+                  "q3_prompt_follows_style": None if q3 is None else ("y" if q3 else "n"),
+                  "rejected_harmful": True if harmful else False}
+        for name, value in values.items():
+            sheet.cell(row=i + 2, column=col[name], value=value)
+        answers.append((excel_row[col["id"] - 1].value, lang, q1, q3, harmful))
+    book.save(tmp_path / "filled.xlsx")
+    result = CliRunner().invoke(main, ["audit", "score", str(tmp_path / "filled.xlsx"), "-b", str(out)])
     assert result.exit_code == 0, result.output
-    table = json.loads((out / "audit" / "agreement.json").read_text())
-    assert table["de"]["llama_guard"]["agreement"] == 1.0
-    lv = [r for r in rows if r["lang"] == "lv"]
-    human = [v == "unsafe" or v == "yes" for r in lv for v in (r["review_prompt_unsafe"], r["review_chosen_unsafe"],
-                                                                 r["review_rejected_unsafe"])]
-    guard = [r[f"llama_guard_{item}"] == "unsafe" for r in lv for item in ("prompt", "chosen", "rejected")]
-    assert table["lv"]["llama_guard"]["kappa"] == pytest.approx(cohen_kappa_score(human, guard))
-    assert table["lv"]["llama_guard"]["agreement"] < 1.0
+    assert "missing 6 (q3_prompt_follows_style: 6)" in result.output
+    table = json.loads((out / "audit" / "score.json").read_text())
+    lv = [a for a in answers if a[1] == "lv"]
+    assert table["lv"]["rates"]["q1_chosen_safe_refusal"]["k"] == sum(a[2] for a in lv) == 3
+    assert table["de"]["missing"]["q3_prompt_follows_style"] == 6
+    assert table["de"]["rates"]["q3_prompt_follows_style"]["n"] == 0
+    assert table["all"]["rates"]["q2_prompt_on_topic"]["rate"] == 1.0
+    assert table["all"]["rates"]["q3_prompt_follows_style"]["k"] == sum(bool(a[3]) for a in answers)
+
+    split = {r["id"]: r for r in read_records(out / "split.jsonl")}
+    for lang in ("lv", "sk", "all"):
+        human, guard = [], []
+        for rid, alang, q1, _, harmful in answers:
+            if lang != "all" and alang != lang:
+                continue
+            labels = split[rid]["labels"]
+            human += [not q1, harmful]
+            guard += [labels["chosen"]["llama_guard"]["unsafe"], labels["rejected"]["llama_guard"]["unsafe"]]
+        assert table[lang]["guards"]["llama_guard"]["kappa"] == pytest.approx(cohen_kappa_score(human, guard))
+        assert table[lang]["guards"]["llama_guard"]["n"] == len(human)
 
 
 def test_parallel_mode_translates_the_english_prompts(tmp_path, monkeypatch):

@@ -55,3 +55,11 @@ def api_key(monkeypatch) -> ApiKey:
     key = ApiKey("REFUSEU_TEST_API_KEY", "sk-test-9f3c1e7a-DO-NOT-LEAK-5b2d")
     monkeypatch.setenv(key.env, key.value)
     return key
+
+
+@pytest.fixture
+def perspective_server():
+    from tests.servers.perspective_server import PerspectiveServer
+
+    with PerspectiveServer() as server:
+        yield server

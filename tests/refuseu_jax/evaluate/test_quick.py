@@ -1,6 +1,7 @@
 """The quickstart's before/after table on the bundled test split (two tiny random models, real tokenizer)."""
 
 import json
+from collections import Counter
 
 from data_tools.taxonomy import LANGUAGES
 from refuseu_jax.evaluate.quick import before_after_table
@@ -22,8 +23,14 @@ def test_before_after_table(tmp_path):
     lines = [line for line in table.splitlines() if line.startswith("| ")]
     assert lines[0] == "| language | before | after | change after vs before (pp) |"
     assert [line.split(" | ")[0][2:] for line in lines[1:]] == ["all", *LANGUAGES]
-    # Random 3-token replies never contain a refusal marker: 100% non-refusal on both sides, 4 prompts per language.
+    # Random 3-token replies never contain a refusal marker: 100% non-refusal on both sides, every test prompt of
+    # each language (12 per language in the bundled sample).
+    from data_tools.sample import SAMPLE_PATH
+    from data_tools.schema import read_records
+
+    per_lang = Counter(r["lang"] for r in read_records(SAMPLE_PATH) if r["split"] == "test")
+    assert min(per_lang.values()) >= 12
     metrics = json.loads((tmp_path / "after" / "metrics.json").read_text())
-    assert all(v["n"] == 4 for v in metrics["non_refusal_rate"]["lang"].values())
+    assert {lang: v["n"] for lang, v in metrics["non_refusal_rate"]["lang"].items()} == dict(per_lang)
     assert (tmp_path / "plots" / "non_refusal_rate_before_after.png").exists()
     assert (tmp_path / "before" / "report.md").exists()

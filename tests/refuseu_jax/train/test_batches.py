@@ -28,8 +28,8 @@ def test_bundled_sample_covers_languages_categories_styles_and_splits_by_group(r
 
     assert {r["lang"] for r in records} == set(LANGUAGES)
     for lang in LANGUAGES:
-        assert 12 <= sum(r["lang"] == lang for r in records) <= 20
-    assert len({r["category"] for r in records}) >= 6 and len({r["style"] for r in records}) >= 4
+        assert sum(r["lang"] == lang for r in records) >= 48
+    assert len({r["category"] for r in records}) >= 10 and len({r["style"] for r in records}) >= 6
     train = {r["group"] for r in records if r["split"] == "train"}
     test = {r["group"] for r in records if r["split"] == "test"}
     assert train and test and not train & test
