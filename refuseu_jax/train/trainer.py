@@ -595,7 +595,7 @@ class DPOTrainer:
 
     def _validation_point(self, step: int, stopper, logger) -> dict:
         point = {"step": step, **self.validate()}
-        point["stop"] = stopper.update(step, point["val/loss"], self.state)
+        point["stop"] = stopper.update(step, point["val/loss"], self.state["params"])
         point["best_step"] = stopper.best_step
         logger.log(point)
         return point
@@ -665,11 +665,12 @@ class DPOTrainer:
                    "run_dir": str(self.run_dir)}
         if stopper is not None:
             summary.update(validation=validations, stopped_at=stopped_at, best_step=stopper.best_step)
-            if stopper.best_state is not None and history and stopper.best_step != history[-1]["step"]:
-                # In memory only (export, sampling); on disk the best step has a checkpoint when
+            if stopper.best_params is not None and history and stopper.best_step != history[-1]["step"]:
+                # The parameters only (export, sampling, evaluation read nothing else; step and optimizer state
+                # stay the last step's), and in memory only: on disk the best step has a checkpoint when
                 # checkpoint_every divides it (`refuseu export-run RUN OUT --step BEST`).
-                self.state = stopper.best_state
-            stopper.best_state = None
+                self.state = {**self.state, "params": stopper.best_params}
+            stopper.best_params = None
         if cfg.export_dir:
             summary["export_dir"] = str(self.export(cfg.export_dir))
         return summary

@@ -43,18 +43,20 @@ def validation_metrics(logps: np.ndarray, ref_logps: np.ndarray, lengths: np.nda
 
 class EarlyStopping:
     """Tracks the best validation objective; `update` says when `patience` evaluations in a row failed to beat it
-    by more than `min_delta`, and keeps a device copy of the best state when asked (the step donates its input
-    state's buffers, so a reference to it would not survive the next step)."""
+    by more than `min_delta`, and keeps a device copy of the best parameters when asked (the step donates its
+    input state's buffers, so a reference would not survive the next step). Parameters only: the optimizer's
+    moments would triple the copy (full fine-tuning of SmolLM2: 0.5 instead of 1.6 GB), and export, sampling and
+    evaluation read only the parameters."""
 
     def __init__(self, patience: int = 0, min_delta: float = 0.0, keep_best: bool = True):
         self.patience, self.min_delta, self.keep_best = patience, min_delta, keep_best
-        self.best, self.best_step, self.best_state, self.bad = math.inf, None, None, 0
+        self.best, self.best_step, self.best_params, self.bad = math.inf, None, None, 0
 
-    def update(self, step: int, value: float, state) -> bool:
+    def update(self, step: int, value: float, params) -> bool:
         if value < self.best - self.min_delta:
             self.best, self.best_step, self.bad = value, step, 0
             if self.keep_best:
-                self.best_state = jax.tree.map(jnp.copy, state)
+                self.best_params = jax.tree.map(jnp.copy, params)
         else:
             self.bad += 1
         return bool(self.patience) and self.bad >= self.patience
