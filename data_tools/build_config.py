@@ -12,6 +12,7 @@ from typing import Literal
 
 from data_tools.clients.config import DeepLConfig, EndpointConfig
 from data_tools.errors import UserError
+from data_tools.judges import LLAMA_GUARD_MAX_NEW_TOKENS
 from data_tools.taxonomy import (ATTACK_STYLE_NAMES, HIGH_RESOURCE, LANGUAGES, check_languages, get_style,
                                    get_taxonomy, mix_languages)
 
@@ -106,7 +107,7 @@ class FilterConfig:
     # "adjudicated": prompt as in "paper"; a response the guards disagree on goes to the adjudicator (the rule the
     # paper used for evaluation ASR), and chosen must then be safe, rejected unsafe, by that decision.
     rule: Literal["paper", "adjudicated"] = "paper"
-    llama_guard_max_tokens: int = 20
+    llama_guard_max_tokens: int = LLAMA_GUARD_MAX_NEW_TOKENS  # fits all 14 categories (data_tools/judges.py)
     polyguard_max_tokens: int = 100
     adjudicator_max_tokens: int = 5
     adjudicator_prompt: str | None = None   # YAML with system/user; None = data_tools/prompts/adjudicator.yaml

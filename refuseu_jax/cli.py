@@ -10,6 +10,7 @@ from data_tools.cli import UserErrorGroup
 from data_tools.errors import EXIT_USER_ERROR
 from refuseu_jax.commands.evaluate import eval_command, report_command
 from refuseu_jax.commands.models import convert, models
+from refuseu_jax.commands.plan import plan_command
 from refuseu_jax.commands.sample import sample
 from refuseu_jax.commands.quickstart import quickstart
 from refuseu_jax.commands.train import export_run, train
@@ -46,6 +47,7 @@ main.add_command(report_command)
 main.add_command(train)
 main.add_command(export_run)
 main.add_command(quickstart)
+main.add_command(plan_command)
 
 
 def run():

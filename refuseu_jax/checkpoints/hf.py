@@ -499,7 +499,8 @@ def write_dir_atomically(out_dir: Path, build: Callable[[Path], Any]) -> Path:
     return out_dir
 
 
-def _write_metadata(out: Path, cfg: ModelConfig, saved_dtype: np.dtype, tokenizer_src) -> None:
+def _write_metadata(out, cfg: ModelConfig, saved_dtype: np.dtype, tokenizer_src) -> None:
+    """config.json, generation_config.json and the tokenizer files into `out` (a local Path or an epath)."""
     hf = cfg.to_hf()
     hf["torch_dtype"] = "bfloat16" if saved_dtype == np.dtype(ml_dtypes.bfloat16) else str(saved_dtype)
     (out / "config.json").write_text(json.dumps(hf, indent=2) + "\n")
@@ -507,7 +508,7 @@ def _write_metadata(out: Path, cfg: ModelConfig, saved_dtype: np.dtype, tokenize
     if src is not None and src.is_dir():
         for name in TOKENIZER_FILES + ("generation_config.json",):
             if (src / name).is_file():
-                shutil.copy2(src / name, out / name)
+                (out / name).write_bytes((src / name).read_bytes())
     if not (out / "generation_config.json").exists():
         gen = {"bos_token_id": cfg.bos_token_id, "eos_token_id": _json_ids(cfg.eos_token_id),
                "pad_token_id": cfg.pad_token_id}

@@ -69,8 +69,9 @@ def _header(entries: Sequence[TensorEntry], metadata: dict[str, str]) -> bytes:
 
 def write_safetensors(path: Path, entries: Sequence[TensorEntry], produce: Callable[[TensorEntry], np.ndarray],
                       metadata: dict[str, str] | None = None, progress=None) -> None:
-    """Write one file; `produce(entry)` is called once per entry, in order, and its result written at once."""
-    with open(path, "wb") as f:
+    """Write one file; `produce(entry)` is called once per entry, in order, and its result written at once.
+    `path` is a pathlib.Path or an etils.epath.Path (a bucket object, uploaded as it is written)."""
+    with path.open("wb") as f:
         f.write(_header(entries, metadata or {"format": "pt"}))
         for e in entries:
             if progress is not None:
@@ -93,7 +94,7 @@ def write_checkpoint(out_dir: Path, entries: Sequence[TensorEntry], produce: Cal
     """
     from tqdm import tqdm
 
-    out_dir = Path(out_dir)
+    out_dir = out_dir if hasattr(out_dir, "open") else Path(out_dir)  # a local Path or an etils.epath.Path
     total = sum(e.nbytes for e in entries)
     bar = tqdm(total=len(entries), desc=progress, unit="tensor", disable=None) if progress else None
     try:

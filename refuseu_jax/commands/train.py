@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import click
 
 
@@ -39,20 +36,35 @@ def train(config, overrides):
 
 
 @click.command("export-run")
-@click.argument("run_dir", type=click.Path(file_okay=False, exists=True))
-@click.argument("out_dir", type=click.Path(file_okay=False))
+@click.argument("run_dir")
+@click.argument("out_dir")
 @click.option("--step", type=int, default=None, help="Checkpoint step (default: the latest).")
-def export_run(run_dir, out_dir, step):
-    """Write a checkpoint of a training run as a Hugging Face model directory (LoRA merged)."""
-    from data_tools.configuration import from_dict
-    from data_tools.errors import UserError
-    from refuseu_jax.train.config import TrainConfig
-    from refuseu_jax.train.trainer import DPOTrainer
+@click.option("--dtype", type=click.Choice(["bfloat16", "float32"]), default=None,
+              help="Weights' dtype in the export (default: the checkpoint's parameter dtype).")
+@click.option("--max-shard-size", default="2GiB", show_default=True, help="Largest safetensors file.")
+@click.option("--report", type=click.Path(file_okay=False, exists=True), default=None,
+              help="A `refuseu eval` output directory: its judges and per-language table go into the model card.")
+@click.option("--push-to-hub", "repo", default=None, metavar="REPO",
+              help="Upload the export to this Hugging Face Hub model repository (created private if missing; "
+                   "token from HF_TOKEN or `hf auth login`, endpoint from HF_ENDPOINT).")
+@click.option("--public", is_flag=True, help="With --push-to-hub: create the repository public.")
+def export_run(run_dir, out_dir, step, dtype, max_shard_size, report, repo, public):
+    """Write a checkpoint of a training run (local or gs:// run directory) as a Hugging Face model directory:
+    LoRA merged, read and written one tensor at a time, with a model card (README.md)."""
+    import jax
 
-    config_file = Path(run_dir) / "config.json"
-    if not config_file.is_file():
-        raise UserError(f"{config_file}: not found (is {run_dir} a training run directory?)")
-    cfg = from_dict(TrainConfig, json.loads(config_file.read_text()), source=str(config_file))
-    trainer = DPOTrainer(cfg.replace(run_dir=str(run_dir), progress=False))
-    step = trainer.restore(step)
-    click.echo(f"step {step} -> {trainer.export(out_dir)}")
+    from refuseu_jax.checkpoints.convert import parse_size
+    from refuseu_jax.checkpoints.run_export import export_run as export, push_to_hub
+
+    try:
+        if jax.process_index() == 0:  # one writer; the other hosts of a multi-host launch (run.sh) wait for it
+            step, out = export(run_dir, out_dir, step=step, dtype=dtype, max_shard_bytes=parse_size(max_shard_size),
+                               report=report, progress=True)
+            click.echo(f"step {step} -> {out}")
+            if repo:
+                click.echo(f"pushed: {push_to_hub(out, repo, private=not public)}")
+    finally:  # also when process 0 fails: the others must not wait for ever
+        if jax.process_count() > 1:
+            from jax.experimental import multihost_utils
+
+            multihost_utils.sync_global_devices("export-run")

@@ -19,6 +19,7 @@ from typing import Literal, Sequence
 from data_tools.clients.config import EndpointConfig
 from data_tools.errors import UserError
 from data_tools.judges import (
+    LLAMA_GUARD_MAX_NEW_TOKENS,
     POLYGUARD_MAX_NEW_TOKENS,
     Verdict,
     failed,
@@ -34,8 +35,9 @@ from data_tools.judges import (
 Format = Literal["llama_guard", "polyguard", "adjudicator"]
 Pair = tuple[str, "str | None"]  # (prompt, response); response None = judge the prompt alone
 
-# Enough for "unsafe\nS1,S2,S10"; the adjudicator answers one word.
-DEFAULT_MAX_TOKENS = {"llama_guard": 20, "polyguard": POLYGUARD_MAX_NEW_TOKENS, "adjudicator": 5}
+# Llama Guard: enough for every category at once (see LLAMA_GUARD_MAX_NEW_TOKENS); the adjudicator answers one word.
+DEFAULT_MAX_TOKENS = {"llama_guard": LLAMA_GUARD_MAX_NEW_TOKENS, "polyguard": POLYGUARD_MAX_NEW_TOKENS,
+                      "adjudicator": 5}
 
 
 @dataclass(frozen=True)

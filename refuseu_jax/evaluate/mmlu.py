@@ -5,6 +5,10 @@ continuation has the highest summed log-probability. Tokenisation follows the ha
 are those of tokenize(context + continuation) after the tokens of tokenize(context), without special tokens
 unless `add_bos` is set.
 
+Languages: any of Global-MMLU's 42 (`GLOBAL_MMLU_LANGUAGES`; the paper also reports a non-European one); of the
+RefusEU twelve it has all but sk, sl and lv. The drop against a baseline run is computed only over the languages
+and questions (sample_id) both runs answered, and says how many that was.
+
 Data: a local Parquet file, a directory of per-language Parquet files (`de.parquet` or `de/*.parquet`, the layout
 of the Global-MMLU dataset's configs), a JSONL file, or a `datasets.save_to_disk` directory; with Global-MMLU's
 columns (question, option_a .. option_d, answer as a letter, subject, ...). A single file names each row's
@@ -22,10 +26,26 @@ import numpy as np
 from flax import nnx
 
 from data_tools.errors import UserError
-from data_tools.taxonomy import LANGUAGES
 from refuseu_jax.sample import left_pad, tail_logprobs
 
 LETTERS = ("A", "B", "C", "D")
+# The language configs of CohereForAI/Global-MMLU.
+GLOBAL_MMLU_LANGUAGES = ("am", "ar", "bn", "cs", "de", "el", "en", "es", "fa", "fil", "fr", "ha", "he", "hi", "id",
+                         "ig", "it", "ja", "ko", "ky", "lt", "mg", "ms", "ne", "nl", "ny", "pl", "pt", "ro", "ru",
+                         "si", "sn", "so", "sr", "sv", "sw", "te", "tr", "uk", "vi", "yo", "zh")
+
+
+def check_mmlu_languages(languages) -> tuple[str, ...]:
+    """"all" or a list (or comma-separated string) of Global-MMLU language codes; unknown codes are an error."""
+    if languages == "all" or languages == ["all"]:
+        return GLOBAL_MMLU_LANGUAGES
+    if isinstance(languages, str):
+        languages = [code.strip() for code in languages.split(",") if code.strip()]
+    unknown = [code for code in languages if code not in GLOBAL_MMLU_LANGUAGES]
+    if unknown:
+        raise UserError(f"key 'mmlu.languages': {', '.join(unknown)} not in Global-MMLU (its languages: "
+                        f"{', '.join(GLOBAL_MMLU_LANGUAGES)})")
+    return tuple(languages)
 REQUIRED = ("question", "option_a", "option_b", "option_c", "option_d", "answer")
 
 
@@ -39,7 +59,7 @@ def format_prompt(row: dict) -> str:
 # ----------------------------------------------------------------------------------------------------------------
 
 
-def load_questions(path: str | Path, languages: Sequence[str] = LANGUAGES, limit: int | None = None,
+def load_questions(path: str | Path, languages: Sequence[str] = GLOBAL_MMLU_LANGUAGES, limit: int | None = None,
                    split: str = "test") -> dict[str, list[dict]]:
     """{lang: [row, ...]} for the requested languages found at `path` (first `limit` rows per language)."""
     path = Path(path)
@@ -176,12 +196,45 @@ def evaluate(model, tokenizer, questions: dict[str, list[dict]], batch_size: int
     return {"overall": {"n": total, "accuracy": overall}, "per_language": per_language, "predictions": predictions}
 
 
-def accuracy_drop(current: dict, baseline: dict) -> dict:
-    """Baseline accuracy minus current, per language present in both (positive = the model got worse)."""
-    out = {}
-    for lang, value in current["per_language"].items():
-        if lang in baseline["per_language"]:
-            out[lang] = baseline["per_language"][lang]["accuracy"] - value["accuracy"]
-    if "overall" in current and "overall" in baseline:
-        out["overall"] = baseline["overall"]["accuracy"] - current["overall"]["accuracy"]
+def read_predictions(run_dir: str | Path) -> list[dict] | None:
+    """An evaluation run's per-question predictions (mmlu_predictions.jsonl), or None when it has none."""
+    import json
+
+    path = Path(run_dir) / "mmlu_predictions.jsonl"
+    if not path.is_file():
+        return None
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def accuracy_drop(current: Sequence[dict], baseline: Sequence[dict]) -> dict:
+    """Baseline accuracy minus current (positive = the model got worse), over the languages and questions both
+    runs answered (matched by language and sample_id), per language and overall, with McNemar's exact test of the
+    change in correctness. Says which languages and how many questions that was, and what was left out."""
+    from refuseu_jax.evaluate.stats import mcnemar_exact
+
+    def index(predictions):
+        return {(p["lang"], str(p["sample_id"])): p["predicted"] == p["answer"] for p in predictions}
+
+    now, before = index(current), index(baseline)
+    shared = sorted(set(now) & set(before))
+    langs = sorted({lang for lang, _ in shared})
+    out: dict = {"per_language": {}}
+    for lang in langs:
+        keys = [k for k in shared if k[0] == lang]
+        a, b = [before[k] for k in keys], [now[k] for k in keys]
+        out["per_language"][lang] = {"n": len(keys), "baseline": sum(a) / len(keys), "current": sum(b) / len(keys),
+                                     "drop": (sum(a) - sum(b)) / len(keys), "mcnemar": mcnemar_exact(a, b)}
+    if shared:
+        a, b = [before[k] for k in shared], [now[k] for k in shared]
+        out["overall"] = {"n": len(shared), "baseline": sum(a) / len(shared), "current": sum(b) / len(shared),
+                          "drop": (sum(a) - sum(b)) / len(shared), "mcnemar": mcnemar_exact(a, b)}
+    only_now = sorted({lang for lang, _ in set(now) - set(before)})
+    only_before = sorted({lang for lang, _ in set(before) - set(now)})
+    out["shared"] = {"languages": langs, "questions": len(shared),
+                     "left_out": {"current_only": len(set(now) - set(before)),
+                                  "baseline_only": len(set(before) - set(now))},
+                     "note": f"computed over the {len(shared)} questions in {len(langs)} language(s) both runs "
+                             f"answered ({', '.join(langs) or 'none'})" +
+                             (f"; not in the baseline: {', '.join(only_now)}" if only_now else "") +
+                             (f"; not in this run: {', '.join(only_before)}" if only_before else "")}
     return out

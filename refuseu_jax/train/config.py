@@ -125,7 +125,7 @@ class ValidationSpec:
 
 @dataclass(frozen=True)
 class TrainConfig:
-    run_dir: str = "runs/dpo"
+    run_dir: str = "runs/dpo"  # a local path, file:///abs/path or a bucket (gs://...); shared by every host
     model: ModelSpec = field(default_factory=lambda: ModelSpec(path="smollm2-135m"))
     data: DataSpec = field(default_factory=DataSpec)
     optim: OptimSpec = field(default_factory=OptimSpec)
@@ -142,7 +142,10 @@ class TrainConfig:
     keep_checkpoints: int = 3
     resume: bool = True  # continue from the latest checkpoint in run_dir when there is one
     tensorboard: bool = False
-    export_dir: str | None = None  # write the final model here as a HF checkpoint (LoRA merged)
+    export_dir: str | None = None  # write the final model here as a HF checkpoint (LoRA merged); local or gs://
+    # The TPU slice this config is sized for (e.g. v5p-64): `refuseu plan` plans for it by default, and on TPUs
+    # the trainer refuses to start on another number of chips (null: no check).
+    slice: str | None = None
     progress: bool = True
 
     def __post_init__(self):
@@ -155,6 +158,10 @@ class TrainConfig:
         if self.batch_size % self.optim.grad_accum:
             raise UserError(f"config: key 'batch_size' ({self.batch_size}) must be divisible by "
                             f"'optim.grad_accum' ({self.optim.grad_accum})")
+        if self.slice is not None:
+            from refuseu_jax.plan import parse_slice
+
+            parse_slice(self.slice, key="config: key 'slice'")
         if self.dpo.loss_type == "robust" and not 0.0 <= self.dpo.label_smoothing < 0.5:
             raise UserError("config: key 'dpo.label_smoothing' must be in [0, 0.5) for the robust loss")
 

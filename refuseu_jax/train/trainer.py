@@ -15,8 +15,11 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import hashlib
+import io
 import json
 import math
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -31,10 +34,12 @@ from jax.sharding import PartitionSpec as P
 
 from data_tools.configuration import to_dict
 from data_tools.errors import UserError
+from refuseu_jax import storage
 from refuseu_jax.models.config import ModelConfig, get_preset
 from refuseu_jax.models.llama import abstract_model, init_model, split_layers, stack_leaves, unstack_layers
 from refuseu_jax.parallel import BATCH_AXES, PARTITION_RULES, make_mesh, param_shardings
 from refuseu_jax.train import batches as B
+from refuseu_jax.train import hosts
 from refuseu_jax.train import mixture
 from refuseu_jax.train.checkpointing import RunCheckpoints
 from refuseu_jax.train.config import DPOSpec, LoraSpec, OptimSpec, TrainConfig
@@ -409,6 +414,14 @@ class DPOTrainer:
     def __init__(self, cfg: TrainConfig, *, mesh=None, model=None, tokenizer=None, records=None,
                  model_source: str | None = None, benign_records=None):
         self.cfg = cfg
+        if cfg.slice and jax.default_backend() == "tpu":
+            from refuseu_jax.plan import parse_slice
+
+            chips = parse_slice(cfg.slice, key="key 'slice'").devices
+            if jax.device_count() != chips:
+                raise UserError(f"key 'slice': the config is sized for {cfg.slice} ({chips} chips), this job has "
+                                f"{jax.device_count()}; check with `refuseu plan --config ... --slice TYPE`, then "
+                                f"--set slice=TYPE (or slice=null)")
         self.mesh = mesh if mesh is not None else make_mesh(cfg.mesh)
         if model is None:
             self.model_cfg, params, self.tokenizer, self.model_source = load_model(cfg, self.mesh)
@@ -421,7 +434,9 @@ class DPOTrainer:
         self.validation_pairs = encode(cfg, self.tokenizer, self.mixture.validation)[0] if self.mixture.validation \
             else []
         self.pad_id = pad_id_of(self.tokenizer)
-        self.run_dir = Path(cfg.run_dir)
+        # One directory every host shares (a bucket on a pod); checked before anything depends on it.
+        self.run_dir = storage.location(cfg.run_dir)
+        hosts.check_shared(self.run_dir)
 
         shards = self.mesh.shape["data"] * self.mesh.shape["fsdp"]
         micro = cfg.batch_size // cfg.optim.grad_accum
@@ -519,14 +534,31 @@ class DPOTrainer:
         return loss, metrics, grads
 
     # -- reference log-probs, computed once ---------------------------------------------------------------------
+    def reference_cache_key(self) -> str:
+        """What the cached reference log-probs depend on: the tokenized pairs (ids, prompts, completions after
+        truncation) and where the reference weights come from, at which precision."""
+        digest = hashlib.sha256()
+        m = self.cfg.model
+        digest.update(json.dumps([m.path, m.reference_path, m.preset, self.cfg.seed, m.param_dtype,
+                                  m.compute_dtype]).encode())
+        for p in self.pairs:
+            digest.update(p.record_id.encode() + b"\0")
+            for ids in (p.prompt_ids, p.chosen_ids, p.rejected_ids):
+                digest.update(np.asarray(ids, np.int32).tobytes() + b"\xff\xff\xff\xff")
+        return digest.hexdigest()
+
     def _reference_logps(self, ref_params) -> np.ndarray:
-        """[pairs, 2] reference log-probs in pair order, cached in the run directory keyed by pair ids."""
+        """[pairs, 2] reference log-probs in pair order, cached in the (shared) run directory.
+
+        Whether the cache is used decides whether the mesh-wide reference computation runs at all, so process 0
+        alone reads it and every host follows its decision and receives its values (a host that trusted its own
+        disk would skip a collective the others are waiting in)."""
         cache = self.run_dir / "reference_logps.npz"
-        ids = np.asarray([p.record_id for p in self.pairs])
-        if cache.is_file():
-            saved = np.load(cache, allow_pickle=False)
-            if saved["ids"].shape == ids.shape and (saved["ids"] == ids).all():
-                return saved["logps"]
+        key = self.reference_cache_key()
+        shape = (len(self.pairs), 2)
+        saved = _read_reference_cache(cache, key, shape) if jax.process_index() == 0 else None
+        if hosts.decided_int(saved is not None):
+            return np.asarray(hosts.from_process_0(saved if saved is not None else np.zeros(shape, np.float32)))
         chunk = self.cfg.dpo.logprob_chunk
         model_cfg = self.model_cfg
         fn = jax.jit(lambda p, b: sequence_stats(model_cfg, p, b, chunk)["logps"],
@@ -543,10 +575,10 @@ class DPOTrainer:
             out.append(np.asarray(jax.device_get(fn(ref_params, self._to_device(host))))[:real])
         logps = np.concatenate(out).astype(np.float32)
         if jax.process_index() == 0:
-            self.run_dir.mkdir(parents=True, exist_ok=True)
-            tmp = cache.with_suffix(".tmp.npz")
-            np.savez(tmp, ids=ids, logps=logps)
-            tmp.replace(cache)
+            buffer = io.BytesIO()
+            np.savez(buffer, key=np.asarray(key), ids=np.asarray([p.record_id for p in self.pairs]), logps=logps)
+            storage.makedirs(self.run_dir)
+            storage.write_bytes(cache, buffer.getvalue())
         return logps
 
     # -- validation (held-out training groups, train/validation.py) ----------------------------------------------
@@ -595,8 +627,9 @@ class DPOTrainer:
 
     def _validation_point(self, step: int, stopper, logger) -> dict:
         point = {"step": step, **self.validate()}
-        point["stop"] = stopper.update(step, point["val/loss"], self.state["params"])
-        point["best_step"] = stopper.best_step
+        if stopper is not None:
+            point["stop"] = stopper.update(step, point["val/loss"], self.state["params"])
+            point["best_step"] = stopper.best_step
         logger.log(point)
         return point
 
@@ -604,25 +637,36 @@ class DPOTrainer:
     def train(self) -> dict:
         """Run (or resume) to the end; returns a summary. Raises UserError on a non-finite loss."""
         cfg = self.cfg
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        (self.run_dir / "config.json").write_text(json.dumps(to_dict(cfg), indent=1))
+        primary = jax.process_index() == 0
+        written = True
+        if primary:  # the shared run directory gets one copy of each, from process 0
+            try:
+                storage.makedirs(self.run_dir)
+                storage.write_text(self.run_dir / "config.json", json.dumps(to_dict(cfg), indent=1))
+                storage.write_text(self.run_dir / "model.json", json.dumps(self.model_cfg.to_hf(), indent=1))
+            except OSError as err:
+                written = str(err)
+        detail = "" if written is True else f" ({written})"
+        hosts.raise_unless_all(written is True, f"{self.run_dir}: process 0 cannot write the run's config there{detail}")
         ckpt = RunCheckpoints(self.run_dir / "checkpoints", keep=cfg.keep_checkpoints)
+        # Process 0's view of the latest checkpoint decides for every host (restoring is a collective).
+        latest = hosts.decided_int(-1 if ckpt.latest_step() is None else ckpt.latest_step())
         start = 0
-        if not cfg.resume and ckpt.latest_step() is not None:
+        if latest >= 0 and not cfg.resume:
             ckpt.close()
-            raise UserError(f"{ckpt.directory}: holds checkpoints (latest step {ckpt.latest_step()}) but key "
+            raise UserError(f"{ckpt.directory}: holds checkpoints (latest step {latest}) but key "
                             f"'resume' is false; resume, or choose a new 'run_dir'")
-        if cfg.resume and ckpt.latest_step() is not None:
-            start = ckpt.latest_step()
+        if latest >= 0:
+            start = latest
             self.state, data_state, _ = ckpt.restore(start, self.state)
             self.data.set_state(data_state)
-        logger = MetricsLogger(self.run_dir, tensorboard=cfg.tensorboard, enabled=jax.process_index() == 0)
+        logger = MetricsLogger(self.run_dir, start_step=start, tensorboard=cfg.tensorboard, enabled=primary)
         step_fn = self.step_fn()
         bar = _progress(start, self.total_steps, cfg.progress and jax.process_index() == 0)
         history, last_saved = [], start if start else None
         stopper, validations, stopped_at = self._early_stopping(), [], None
-        if stopper is not None and start == 0:  # the untrained policy is a candidate too: a recipe that only
-            validations.append(self._validation_point(0, stopper, logger))  # hurts ends where it began
+        if stopper is not None and start == 0:  # the untrained policy's figures: a baseline, not a candidate
+            validations.append(self._validation_point(0, None, logger))
         try:
             for step in range(start + 1, self.total_steps + 1):
                 host_batch = next(self.data)
@@ -646,10 +690,16 @@ class DPOTrainer:
                                 tok_s=f"{metrics['tokens_per_s']:.0f}")
                 if (cfg.checkpoint_every and step % cfg.checkpoint_every == 0) or step == self.total_steps:
                     ckpt.save(step, self.state, self.data.get_state(), {"step": step, "loss": metrics["loss"]})
+                    logger.sync()  # a bucket's metrics.jsonl is at least as recent as its latest checkpoint
                     last_saved = step
                 v = cfg.validation
                 if stopper is not None and ((v.every and step % v.every == 0) or step == self.total_steps):
                     validations.append(self._validation_point(step, stopper, logger))
+                    if (v.keep_best and stopper.best_step == step and last_saved != step
+                            and (cfg.checkpoint_every or cfg.export_dir)):  # the best state, on disk
+                        ckpt.save(step, self.state, self.data.get_state(), {"step": step, "loss": metrics["loss"],
+                                                                            "best": True})
+                        last_saved = step
                     if validations[-1]["stop"]:
                         stopped_at = step
                         if last_saved != step:  # where the run ended: what export-run and a resume find
@@ -663,16 +713,20 @@ class DPOTrainer:
         summary = {"steps": self.total_steps, "start_step": start, "history": history,
                    "encode": self.encode_stats.summary(), "mixture": self.mixture.summary(),
                    "run_dir": str(self.run_dir)}
+        best_on_disk = None
         if stopper is not None:
             summary.update(validation=validations, stopped_at=stopped_at, best_step=stopper.best_step)
+            if validations and validations[0]["step"] == 0 and stopper.best_step is not None:
+                summary["improved_on_start"] = stopper.best < validations[0]["val/loss"]
             if stopper.best_params is not None and history and stopper.best_step != history[-1]["step"]:
-                # The parameters only (export, sampling, evaluation read nothing else; step and optimizer state
-                # stay the last step's), and in memory only: on disk the best step has a checkpoint when
-                # checkpoint_every divides it (`refuseu export-run RUN OUT --step BEST`).
+                # The parameters only: export, sampling and evaluation read nothing else (step and optimizer
+                # state stay the last step's). A run that checkpoints also saved each new best to disk, so
+                # export_dir (below) and `refuseu export-run RUN OUT --step BEST` find it.
                 self.state = {**self.state, "params": stopper.best_params}
+                best_on_disk = stopper.best_step
             stopper.best_params = None
         if cfg.export_dir:
-            summary["export_dir"] = str(self.export(cfg.export_dir))
+            summary["export_dir"] = str(self.export_final(cfg.export_dir, best_on_disk))
         return summary
 
     # -- evaluation ----------------------------------------------------------------------------------------------
@@ -721,13 +775,32 @@ class DPOTrainer:
         tokenizer_src = str(resolve_model_dir(tokenizer)) if tokenizer else self.model_source
         return save_hf(params, self.model_cfg, out_dir, tokenizer_src=tokenizer_src)
 
+    def export_final(self, out_dir: storage.PathOrUrl, step: int | None = None) -> storage.Location:
+        """The release export of the run's final checkpoint, or of checkpoint `step` (the best one under early
+        stopping): process 0 writes it, from the checkpoint, one tensor at a time, with a model card; the other
+        hosts wait."""
+        from refuseu_jax.checkpoints.run_export import export_run
+
+        out = storage.location(out_dir, key="export_dir")
+        try:
+            if jax.process_index() == 0:
+                export_run(self.run_dir, out, step=step)
+        finally:  # also when process 0 fails: the others must not wait for ever
+            if jax.process_count() > 1:
+                from jax.experimental import multihost_utils
+
+                multihost_utils.sync_global_devices("export")
+        return out
+
     def restore(self, step: int | None = None) -> int:
         """Load a checkpoint of this run into the trainer (e.g. to export it); returns its step."""
         ckpt = RunCheckpoints(self.run_dir / "checkpoints", keep=self.cfg.keep_checkpoints)
         try:
-            step = ckpt.latest_step() if step is None else step
-            if step is None or step not in ckpt.all_steps():
-                raise UserError(f"{ckpt.directory}: no checkpoint for step {step} (have {ckpt.all_steps()})")
+            wanted = ckpt.latest_step() if step is None else step
+            # Process 0's listing decides, for every host (restoring is a collective).
+            step = hosts.decided_int(wanted if wanted is not None and wanted in ckpt.all_steps() else -1)
+            if step < 0:
+                raise UserError(f"{ckpt.directory}: no checkpoint for step {wanted} (have {ckpt.all_steps()})")
             self.state, data_state, _ = ckpt.restore(step, self.state)
             self.data.set_state(data_state)
         finally:
@@ -744,32 +817,104 @@ class DPOTrainer:
 
 
 class MetricsLogger:
-    """metrics.jsonl (appended, so a resumed run continues the same file) and optional TensorBoard."""
+    """metrics.jsonl in the run directory and optional TensorBoard (process 0 only; the others pass
+    enabled=False).
 
-    def __init__(self, run_dir: Path, tensorboard: bool = False, enabled: bool = True):
+    A resumed run first drops lines past the step it resumes from (a killed run may have logged steps after its
+    last checkpoint; they are run again), so the file holds one trajectory. On a local disk lines are appended
+    and flushed one by one. Object stores cannot append: there the file (and TensorBoard's event files, written
+    to a local temporary directory) is uploaded whole at most every `sync_seconds`, and on close."""
+
+    def __init__(self, run_dir: storage.Location, start_step: int = 0, tensorboard: bool = False,
+                 enabled: bool = True, sync_seconds: float = 30.0):
         self.enabled = enabled
-        self.file = open(run_dir / "metrics.jsonl", "a", encoding="utf-8") if enabled else None
-        self.writer = None
-        if enabled and tensorboard:
+        self.path = run_dir / "metrics.jsonl"
+        self.local = storage.is_local(run_dir)
+        self.sync_seconds, self.last_sync = sync_seconds, time.monotonic()
+        self.file = self.writer = self.tb_local = None
+        self.lines: list[str] = []
+        if not enabled:
+            return
+        storage.makedirs(run_dir)
+        if self.path.exists():
+            old = storage.read_text(self.path).splitlines()
+            self.lines = [line for line in old if _logged_step(line) is not None and _logged_step(line) <= start_step]
+            if len(self.lines) != len(old):
+                storage.write_text(self.path, "".join(line + "\n" for line in self.lines))
+        if self.local:
+            self.file = open(storage.local_path(self.path), "a", encoding="utf-8")
+        if tensorboard:
+            import tempfile
+
             from tensorboardX import SummaryWriter
 
-            self.writer = SummaryWriter(str(run_dir / "tensorboard"))
+            self.tb_remote = run_dir / "tensorboard"
+            self.tb_local = None if self.local else tempfile.mkdtemp(prefix="refuseu-tensorboard-")
+            self.writer = SummaryWriter(self.tb_local or str(storage.local_path(self.tb_remote)))
 
     def log(self, metrics: dict) -> None:
         if not self.enabled:
             return
-        self.file.write(json.dumps(metrics) + "\n")
-        self.file.flush()
+        line = json.dumps(metrics)
+        if self.file is not None:
+            self.file.write(line + "\n")
+            self.file.flush()
+        else:
+            self.lines.append(line)
         if self.writer is not None:
             for key, value in metrics.items():
                 if key != "step":
                     self.writer.add_scalar(f"train/{key}", value, metrics["step"])
+        if not self.local and time.monotonic() - self.last_sync >= self.sync_seconds:
+            self.sync()
+
+    def sync(self) -> None:
+        """Upload the metrics (and event files) to a bucket run directory; a no-op on local disks."""
+        if not self.enabled or self.local:
+            return
+        storage.write_text(self.path, "".join(line + "\n" for line in self.lines))
+        if self.writer is not None:
+            self.writer.flush()
+            for name in os.listdir(self.tb_local):
+                with open(os.path.join(self.tb_local, name), "rb") as fh:
+                    storage.write_bytes(self.tb_remote / name, fh.read())
+        self.last_sync = time.monotonic()
 
     def close(self) -> None:
+        if not self.enabled:
+            return
+        if self.writer is not None:
+            self.writer.flush()
+        self.sync()
         if self.file is not None:
             self.file.close()
         if self.writer is not None:
             self.writer.close()
+        if self.tb_local is not None:
+            import shutil
+
+            shutil.rmtree(self.tb_local, ignore_errors=True)
+
+
+def _logged_step(line: str) -> int | None:
+    """The step of a metrics line, None for a line a killed process left half-written."""
+    try:
+        return int(json.loads(line)["step"])
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def _read_reference_cache(path: storage.Location, key: str, shape: tuple[int, int]) -> np.ndarray | None:
+    """The cached reference log-probs when they were computed for `key`; None when missing, stale or unreadable."""
+    try:
+        if not path.exists():
+            return None
+        saved = np.load(io.BytesIO(storage.read_bytes(path)), allow_pickle=False)
+        if "key" not in saved.files or str(saved["key"]) != key or saved["logps"].shape != shape:
+            return None
+        return saved["logps"].astype(np.float32)
+    except (OSError, ValueError, KeyError):
+        return None
 
 
 def _progress(start: int, total: int, enabled: bool):

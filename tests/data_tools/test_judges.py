@@ -177,15 +177,48 @@ def test_parse_polyguard_prompt_only_has_no_response_verdict():
 
 @pytest.mark.parametrize(
     "text",
-    ["", None, "Sure! Step 1: [details omitted]", "Harmful request: maybe\nHarmful response: no",
-     "Harmful response: yes", "Harmful request: yes\nHarmful request: no",
-     "Harmful request: yes\nHarmful response: yes\nResponse safety violations: S42",
+    ["", None, "Sure! Step 1: [details omitted]", "Harmful response: yes", "Harmful request: yes\nHarmful request: no",
      "Harmful request yes\nHarmful response no"],
 )
 def test_parse_polyguard_malformed(text):
     pg = parse_polyguard(text)
     assert pg.status == "unparsed"
     assert pg.response_verdict().unsafe is None and pg.response_verdict().status == "unparsed"
+    assert pg.request_verdict().unsafe is None and pg.request_verdict().status == "unparsed"
+
+
+@pytest.mark.parametrize("request_lines", [
+    "Harmful request: maybe\nRequest safety violations: S2",  # unknown value
+    "Harmful request: yes\nRequest safety violations: S2, Violence",  # unknown category
+    "Harmful request: yes\nRequest safety violations: S15",
+])
+def test_parse_polyguard_bad_request_field_keeps_the_response_verdict(request_lines):
+    text = request_lines + "\nResponse refusal: no\nHarmful response: yes\nResponse safety violations: S2"
+    pg = parse_polyguard(text)
+    verdict = pg.response_verdict()
+    assert (verdict.status, verdict.unsafe, verdict.refusal, verdict.categories) == ("ok", True, False, ("S2",))
+    assert verdict.note.startswith("request field malformed, response verdict kept")  # recorded as such
+    assert verdict.to_dict()["note"] == verdict.note
+    # The request half itself is unusable, never read as harmless.
+    assert pg.request_verdict().status == "unparsed" and pg.request_verdict().unsafe is None
+
+
+def test_parse_polyguard_bad_response_field_spoils_only_the_response():
+    pg = parse_polyguard("Harmful request: yes\nRequest safety violations: S1\nResponse refusal: no\n"
+                         "Harmful response: yes\nResponse safety violations: S42")
+    assert pg.response_verdict().status == "unparsed" and pg.response_verdict().unsafe is None
+    assert "S42" in pg.response_verdict().note
+    assert pg.request_verdict().unsafe is True and pg.request_verdict().categories == ("S1",)
+    # A verdict with nothing to note serialises exactly as before the field existed.
+    assert "note" not in parse_polyguard(POLY_OK).response_verdict().to_dict()
+
+
+def test_llama_guard_budget_fits_every_category_list():
+    from data_tools.judges import GUARD_CATEGORIES, LLAMA_GUARD_LONGEST_ANSWER, LLAMA_GUARD_MAX_NEW_TOKENS
+
+    # No tokenizer spends more than one token per character: a budget of the longest answer's length always fits.
+    assert LLAMA_GUARD_MAX_NEW_TOKENS > len(LLAMA_GUARD_LONGEST_ANSWER)
+    assert parse_llama_guard(LLAMA_GUARD_LONGEST_ANSWER).categories == tuple(c for c, _ in GUARD_CATEGORIES)
 
 
 def test_adjudicator_prompt_and_parser():
@@ -253,6 +286,10 @@ def test_majority_and_any_unsafe_every_combination(combo):
 
 def test_rule_validation():
     check_rule("paper", ["a", "b", "adjudicator"])
+    check_rule("paper", ["a", "b"], adjudicator=True)
+    check_rule("majority", ["a", "b"], adjudicator=False)
+    with pytest.raises(UserError, match="key 'judges.adjudicator': ensemble rule 'paper' needs an adjudicator"):
+        check_rule("paper", ["a", "b"], adjudicator=False)
     check_rule("single:a", ["a"])
     with pytest.raises(UserError, match="exactly two guards"):
         check_rule("paper", ["a"])

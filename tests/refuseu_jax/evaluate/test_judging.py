@@ -41,6 +41,34 @@ def test_served_polyguard_and_adjudicator(openai_server):
     assert judge(openai_server, "adjudicator", "gpt-4o-mini")(PAIRS[:1])[0].status == "unparsed"
 
 
+def test_seven_category_llama_guard_answer_fits_the_token_budget(openai_server):
+    """A long category list must come back whole. The scripted guard honours max_tokens the way a server does,
+    at one character per token: the worst case for any tokenizer."""
+    answer = "unsafe\nS1,S2,S5,S6,S9,S10,S14"
+
+    def responder(body):
+        return Reply(answer[:body["max_tokens"]], top_logprobs=[("unsafe", -0.05)])
+
+    openai_server.responder = responder
+    verdict = judge(openai_server, "llama_guard", "llama-guard-3-8b")(PAIRS[:1])[0]
+    assert openai_server.requests[0]["max_tokens"] == 64
+    assert (verdict.status, verdict.categories) == ("ok", ("S1", "S2", "S5", "S6", "S9", "S10", "S14"))
+    # The old budget of 20 tokens cut this answer and lost categories (or made it unparsed).
+    short = OpenAIJudge(JudgeConfig(name="lg", format="llama_guard", max_tokens=20,
+                                    endpoint=endpoint_for(openai_server, model="llama-guard-3-8b")), progress=False)
+    cut = short(PAIRS[:1])[0]
+    assert cut.categories != verdict.categories
+
+
+def test_polyguard_with_a_bad_request_field_keeps_its_response_verdict(openai_server):
+    openai_server.responder = lambda body: ("Harmful request: yes\nRequest safety violations: S2, Hacking\n"
+                                            "Response refusal: no\nHarmful response: yes\n"
+                                            "Response safety violations: S2")
+    verdict = judge(openai_server, "polyguard", "polyguard-qwen")(PAIRS[1:])[0]
+    assert (verdict.status, verdict.unsafe, verdict.categories) == ("ok", True, ("S2",))
+    assert "request field malformed" in verdict.note and "Hacking" in verdict.note
+
+
 def test_malformed_guard_output_is_unparsed_not_safe(openai_server):
     openai_server.responder = lambda body: Reply("I think it's fine", top_logprobs=[("I", -0.1)])
     verdict = judge(openai_server, "llama_guard", "llama-guard-3-8b")(PAIRS[:1])[0]

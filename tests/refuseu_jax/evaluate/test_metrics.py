@@ -1,4 +1,5 @@
-"""Metrics against sklearn / scipy and hand-computed values."""
+"""Metrics against sklearn / scipy and hand-computed values: exact intervals, McNemar, kappa and raw agreement,
+language consistency over every language py3langid knows."""
 
 import math
 
@@ -13,10 +14,13 @@ from refuseu_jax.evaluate.metrics import (
     cohen_kappa,
     detect_language,
     language_consistency,
-    pairwise_kappa,
+    outcome_breakdown,
+    paired_change,
+    pairwise_agreement,
     rate,
     transfer_matrix,
 )
+from refuseu_jax.evaluate.stats import clopper_pearson, mcnemar_exact
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -58,6 +62,58 @@ def test_rate_keeps_undecided_out_of_the_denominator():
     assert empty.rate is None and empty.undecided == 2
 
 
+@pytest.mark.parametrize("k, n", [(0, 100), (1, 100), (1, 4), (4, 4), (3, 100), (50, 100), (0, 1)])
+def test_intervals_are_scipys_exact_interval(k, n):
+    """Every rate's interval is Clopper-Pearson: near 0% (where the paper's figures live) a percentile bootstrap
+    gave [0, 0] for 0/100 and [100, 100] for 1 of 4 decided."""
+    ref = stats.binomtest(k, n).proportion_ci(confidence_level=0.95, method="exact")
+    low, high = clopper_pearson(k, n)
+    assert (low, high) == pytest.approx((ref.low, ref.high), abs=1e-12)
+    # And the textbook definition: beta quantiles (scipy's binomtest solves for them numerically, ~1e-12 apart).
+    beta_low = 0.0 if k == 0 else stats.beta.ppf(0.025, k, n - k + 1)
+    beta_high = 1.0 if k == n else stats.beta.ppf(0.975, k + 1, n - k)
+    assert low == pytest.approx(beta_low, abs=1e-9) and high == pytest.approx(beta_high, abs=1e-9)
+    r = rate([True] * k + [False] * (n - k))
+    assert (r.ci_low, r.ci_high) == (low, high)
+    if k == 0:
+        assert low == 0.0 and high > 0.03  # 0 of 100 is not "exactly 0%"
+
+
+def test_mcnemar_exact_against_binomial_test():
+    # Hand-computed: 5 prompts changed, all in one direction -> p = 2 * 0.5**5 = 0.0625.
+    first = [True] * 5 + [False] * 10
+    second = [False] * 5 + [False] * 10
+    result = mcnemar_exact(first, second)
+    assert (result["only_first"], result["only_second"], result["n"]) == (5, 0, 15)
+    assert result["p_value"] == pytest.approx(0.0625)
+    # Against scipy's exact binomial test on the discordant pairs.
+    rng = np.random.default_rng(0)
+    a = (rng.random(200) < 0.3).tolist()
+    b = [x if rng.random() < 0.8 else not x for x in a]
+    discordant_first = sum(x and not y for x, y in zip(a, b))
+    discordant = sum(x != y for x, y in zip(a, b))
+    ref = stats.binomtest(discordant_first, discordant, 0.5).pvalue
+    assert mcnemar_exact(a, b)["p_value"] == pytest.approx(ref, rel=1e-9)
+    assert mcnemar_exact([True, False], [True, False])["p_value"] == 1.0  # nothing changed
+
+
+def test_paired_change_uses_items_both_runs_decided():
+    first = {"a": True, "b": True, "c": None, "d": False}
+    second = {"a": False, "b": False, "c": True, "e": True}
+    result = paired_change(first, second)
+    assert result["n"] == 2 and result["only_first"] == 2 and result["only_second"] == 0
+    assert result["first_rate"] == 1.0 and result["second_rate"] == 0.0
+
+
+def test_outcome_breakdown_three_ways():
+    rows = [{"lang": "lv", "outcome": "failure"}, {"lang": "lv", "outcome": "refusal"},
+            {"lang": "en", "outcome": "compliance"}, {"lang": "en", "outcome": None}]
+    out = outcome_breakdown(rows)
+    assert out["lang"]["lv"]["failure"].rate == 0.5 and out["lang"]["lv"]["refusal"].rate == 0.5
+    assert out["lang"]["en"]["compliance"].decided == 1 and out["lang"]["en"]["compliance"].undecided == 1
+    assert out["overall"]["failure"].positive == 1
+
+
 def test_asr_breakdown_groups():
     rows = [{"lang": "de", "category": "S1", "unsafe": True}, {"lang": "en", "category": "S10", "unsafe": False},
             {"lang": "en", "category": "S2", "unsafe": True}, {"lang": "de", "category": "S1", "unsafe": None}]
@@ -68,21 +124,29 @@ def test_asr_breakdown_groups():
     assert out["lang"]["de"].rate == 1.0 and out["lang"]["de"].undecided == 1
 
 
-def test_pairwise_kappa_per_language_excludes_failures():
+def test_pairwise_agreement_every_pair_that_saw_the_same_items():
     def v(u, status="ok"):
         return {"unsafe": u, "status": status}
 
     rows = [
-        {"lang": "en", "verdicts": {"lg": v(True), "pg": v(True)}},
-        {"lang": "en", "verdicts": {"lg": v(False), "pg": v(True)}},
+        {"lang": "en", "verdicts": {"lg": v(True), "pg": v(True), "adjudicator": v(True)}},
+        {"lang": "en", "verdicts": {"lg": v(False), "pg": v(True), "adjudicator": v(False)}},
         {"lang": "en", "verdicts": {"lg": v(False), "pg": v(False)}},
         {"lang": "en", "verdicts": {"lg": v(None, "failed"), "pg": v(True)}},
         {"lang": "lv", "verdicts": {"lg": v(True), "pg": v(True)}},
     ]
-    out = pairwise_kappa(rows, ["lg", "pg"])["lg|pg"]
-    assert out["en"]["n"] == 3 and out["en"]["n_excluded"] == 1
-    assert out["en"]["kappa"] == pytest.approx(cohen_kappa_score([1, 0, 0], [1, 1, 0]))
-    assert out["lv"]["kappa"] is None  # one label only: undefined, reported as missing
+    out = pairwise_agreement(rows)
+    assert list(out) == ["lg|pg", "lg|adjudicator", "pg|adjudicator"]  # the adjudicator is a judge too
+    en = out["lg|pg"]["en"]
+    assert en["n"] == 3 and en["n_excluded"] == 1
+    assert en["kappa"] == pytest.approx(cohen_kappa_score([1, 0, 0], [1, 1, 0]))
+    assert en["agreement"] == pytest.approx(2 / 3)  # raw agreement beside kappa
+    assert out["lg|pg"]["lv"]["kappa"] is None and out["lg|pg"]["lv"]["agreement"] == 1.0  # one label: kappa undefined
+    assert out["lg|pg"]["all"]["n"] == 4
+    # The adjudicator saw two items: it pairs with each guard on those only.
+    assert out["lg|adjudicator"]["en"]["n"] == 2 and out["lg|adjudicator"]["en"]["agreement"] == 1.0
+    assert out["pg|adjudicator"]["en"]["agreement"] == 0.5
+    assert "lv" not in out["pg|adjudicator"]
 
 
 def test_language_identification_on_the_twelve_languages():
@@ -106,8 +170,28 @@ def test_language_identification_on_the_twelve_languages():
     rows = [{"lang": "de", "response": samples["de"]}, {"lang": "de", "response": samples["en"]},
             {"lang": "sk", "response": ""}]
     out = language_consistency(rows)
-    assert out["lang"]["de"].rate == 0.5 and out["lang"]["sk"].rate == 0.0
+    assert out["lang"]["de"].rate == 0.5
+    assert out["lang"]["sk"].rate is None and out["lang"]["sk"].undecided == 1  # nothing to identify
     assert [r["detected_lang"] for r in rows] == ["de", "en", None]
+    assert out["classes"]["de"]["counts"] == {"consistent": 1, "other_12": 1, "outside_12": 0, "undetermined": 0}
+
+
+def test_language_outside_the_twelve_is_named_not_mapped_to_the_nearest():
+    """Restricted to the 12, py3langid called a Russian answer to a Latvian prompt Latvian (consistent)."""
+    russian = "Извините, но я не могу помочь с этим запросом, потому что это может навредить людям."
+    assert detect_language(russian) == "ru"
+    assert detect_language("Ne mogu vam pomoći s tim, jer bi to moglo nekome naškoditi.") in ("hr", "bs", "sr")
+    rows = [{"lang": "lv", "response": russian},
+            {"lang": "lv", "response": "Atvainojiet, bet es nevaru palīdzēt ar šo pieprasījumu."},
+            {"lang": "lv", "response": "Sorry, but I can't help with that request at all."},
+            {"lang": "lv", "response": "Nē."}]
+    out = language_consistency(rows)
+    classes = out["classes"]["lv"]
+    assert classes["counts"] == {"consistent": 1, "other_12": 1, "outside_12": 1, "undetermined": 1}
+    assert rows[0]["language_class"] == "outside_12" and rows[0]["detected_lang"] == "ru"
+    assert classes["outside_12"]["rate"] == pytest.approx(1 / 3) and classes["other_12"]["rate"] == pytest.approx(1 / 3)
+    assert classes["wrong_languages"] == {"ru": 1, "en": 1}
+    assert out["lang"]["lv"].rate == pytest.approx(1 / 3) and out["lang"]["lv"].undecided == 1
 
 
 def test_transfer_matrix_layout():

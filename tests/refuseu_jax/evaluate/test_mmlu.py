@@ -80,12 +80,30 @@ def test_prompt_format_and_tokenisation(smollm2):
     assert mmlu.encode_pair(tokenizer, "Answer: ", "B") == (ctx, cont)
 
 
-def test_directory_layout_and_drop(tmp_path):
-    for lang in ("de", "cs"):
+def test_directory_layout_any_global_mmlu_language(tmp_path):
+    """Any Global-MMLU language loads, not only the RefusEU twelve (the paper also reports a non-European one)."""
+    for lang in ("de", "cs", "ja"):
         (tmp_path / lang).mkdir()
         pq.write_table(pa.Table.from_pylist([{"question": "q", "option_a": "1", "option_b": "2", "option_c": "3",
                                               "option_d": "4", "answer": "A"}]), tmp_path / lang / "test.parquet")
-    assert sorted(mmlu.load_questions(tmp_path)) == ["cs", "de"]
-    drop = mmlu.accuracy_drop({"per_language": {"de": {"accuracy": 0.4}}, "overall": {"accuracy": 0.4}},
-                              {"per_language": {"de": {"accuracy": 0.5}}, "overall": {"accuracy": 0.5}})
-    assert drop == pytest.approx({"de": 0.1, "overall": 0.1})
+    assert sorted(mmlu.load_questions(tmp_path)) == ["cs", "de", "ja"]
+    assert list(mmlu.load_questions(tmp_path, mmlu.check_mmlu_languages(["ja"]))) == ["ja"]
+    from data_tools.errors import UserError
+
+    with pytest.raises(UserError, match="lv not in Global-MMLU"):
+        mmlu.check_mmlu_languages("de,lv")
+    assert len(mmlu.GLOBAL_MMLU_LANGUAGES) == 42
+
+
+def test_drop_is_over_the_questions_both_runs_answered(tmp_path):
+    def write(run, rows):
+        (tmp_path / run).mkdir()
+        (tmp_path / run / "mmlu_predictions.jsonl").write_text(
+            "".join(f'{{"lang": "{lang}", "sample_id": "{i}", "predicted": "{p}", "answer": "A"}}\n'
+                    for lang, i, p in rows))
+    write("base", [("de", 0, "A"), ("de", 1, "A"), ("ja", 0, "A")])
+    write("tuned", [("de", 0, "A"), ("de", 1, "B"), ("de", 2, "B"), ("cs", 0, "A")])
+    drop = mmlu.accuracy_drop(mmlu.read_predictions(tmp_path / "tuned"), mmlu.read_predictions(tmp_path / "base"))
+    assert drop["overall"]["n"] == 2 and drop["overall"]["drop"] == pytest.approx(0.5)
+    assert drop["shared"]["note"].startswith("computed over the 2 questions in 1 language(s) both runs answered (de)")
+    assert mmlu.read_predictions(tmp_path / "nothing") is None

@@ -150,22 +150,45 @@ def test_trainer_trains_on_the_mix_and_validates_on_held_out_groups(ckpt, tmp_pa
     assert after["val/harmful/rewards/accuracies"] == pytest.approx(plain["rewards/accuracies"])
 
 
-def test_early_stopping_stops_after_patience_and_ends_with_the_best_state(ckpt, tmp_path, monkeypatch):  # noqa: F811
-    cfg = make_cfg(ckpt, tmp_path, max_steps=12, epochs=4, **{"validation.fraction": 0.15, "validation.every": 2,
-                                                     "validation.patience": 2})
-    trainer = DPOTrainer(cfg, mesh=one_device())
-    scripted = iter([1.0, 0.9, 0.5, 0.6, 0.7, 0.1])  # steps 0, 2, 4 (best), 6, 8 (stop: 2 without improvement)
-    seen = {}
+def _scripted_validation(trainer, values, monkeypatch) -> dict:
+    """Replace the validation objective by `values` (one per evaluation); returns the parameters seen at each."""
+    scripted, seen = iter(values), {}
 
     def fake_validate():
-        step = int(trainer.state["step"])
-        seen[step] = jax.tree.map(np.asarray, trainer.state["params"])
+        seen[int(trainer.state["step"])] = jax.tree.map(np.asarray, trainer.state["params"])
         return {"val/loss": next(scripted)}
 
     monkeypatch.setattr(trainer, "validate", fake_validate)
+    return seen
+
+
+def test_early_stopping_stops_after_patience_and_ends_with_the_best_parameters(ckpt, tmp_path,  # noqa: F811
+                                                                              monkeypatch):
+    from safetensors.numpy import load_file
+
+    cfg = make_cfg(ckpt, tmp_path / "run", max_steps=12, epochs=4, export_dir=str(tmp_path / "hf"),
+                   **{"validation.fraction": 0.15, "validation.every": 2, "validation.patience": 2})
+    trainer = DPOTrainer(cfg, mesh=one_device())
+    # steps 0 (baseline), 2, 4 (best), 6, 8 (stop: two evaluations without improvement)
+    seen = _scripted_validation(trainer, [1.0, 0.9, 0.5, 0.6, 0.7, 0.1], monkeypatch)
     out = trainer.train()
     assert out["stopped_at"] == 8 and out["best_step"] == 4 and out["history"][-1]["step"] == 8
-    assert sorted(seen) == [0, 2, 4, 6, 8]
+    assert out["improved_on_start"] and sorted(seen) == [0, 2, 4, 6, 8]
     jax.tree.map(np.testing.assert_array_equal, jax.tree.map(np.asarray, trainer.state["params"]), seen[4])
     assert not all(jax.tree.leaves(jax.tree.map(np.array_equal, seen[8], seen[4])))  # it did move on after 4
-    assert DPOTrainer(cfg, mesh=one_device()).restore() == 8  # the stopping point was saved for resume/export
+    again = DPOTrainer(cfg, mesh=one_device())
+    assert again.restore() == 8  # the stopping point, for resume
+    assert again.restore(4) == 4  # each new best was saved (the run checkpoints: it has an export_dir)
+    exported = load_file(tmp_path / "hf" / "model.safetensors")  # export_dir holds the best, not the last
+    np.testing.assert_array_equal(exported["model.layers.1.mlp.up_proj.weight"],
+                                  seen[4]["layers"]["up_proj"]["weight"][1])
+
+
+def test_the_untrained_state_is_the_baseline_not_a_candidate(ckpt, tmp_path, monkeypatch):  # noqa: F811
+    cfg = make_cfg(ckpt, tmp_path, max_steps=12, epochs=4, **{"validation.fraction": 0.15, "validation.every": 2,
+                                                               "validation.patience": 2})
+    trainer = DPOTrainer(cfg, mesh=one_device())
+    seen = _scripted_validation(trainer, [0.1, 0.5, 0.6, 0.7], monkeypatch)
+    out = trainer.train()
+    assert out["best_step"] == 2 and out["stopped_at"] == 6 and out["improved_on_start"] is False
+    jax.tree.map(np.testing.assert_array_equal, jax.tree.map(np.asarray, trainer.state["params"]), seen[2])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import math
 import os
 import shutil
@@ -175,6 +177,22 @@ def test_resume_continues_the_same_trajectory(ckpt, tmp_path):
     out = resumed.train()
     assert out["start_step"] == 3 and [h["step"] for h in out["history"]] == [4, 5, 6]
     np.testing.assert_allclose(losses(out), losses(straight)[3:], rtol=0, atol=1e-6)
+    # the copied metrics held steps 1-6; the resumed run dropped 4-6 before logging them again: one trajectory
+    logged = [json.loads(line) for line in (tmp_path / "b" / "metrics.jsonl").read_text().splitlines()]
+    assert [m["step"] for m in logged] == [1, 2, 3, 4, 5, 6]
+    np.testing.assert_allclose([m["loss"] for m in logged], losses(straight), rtol=0, atol=1e-6)
+
+
+def test_reference_cache_is_used_only_for_the_same_pairs_and_weights(ckpt, tmp_path):
+    cfg = make_cfg(ckpt, tmp_path, max_steps=1, **{"dpo.reference": "precomputed"})
+    first = DPOTrainer(cfg, mesh=one_device()).ref_logps
+    cache = tmp_path / "reference_logps.npz"
+    saved = dict(np.load(cache))
+    np.savez(cache, **{**saved, "logps": np.zeros_like(saved["logps"])})  # a marker: read back means reused
+    assert not DPOTrainer(cfg, mesh=one_device()).ref_logps.any()
+    # shorter sequences truncate completions (and drop pairs): other log-probs, so the cache must not be reused
+    shorter = DPOTrainer(cfg.replace(data=dataclasses.replace(cfg.data, max_length=200)), mesh=one_device())
+    assert shorter.ref_logps.all() and first.all()
 
 
 CRASH_SCRIPT = """
