@@ -180,7 +180,9 @@ def training_report(summary: dict) -> list[str]:
         lines.append(f"      validation at step {point['step']}: " + "; ".join(parts))
     if summary.get("best_step") is not None:
         stop = f"stopped early at step {summary['stopped_at']}" if summary.get("stopped_at") else "ran to the end"
-        lines.append(f"      {stop}; kept the best validation state (step {summary['best_step']})")
+        lines.append(f"      {stop}; kept the parameters of the best validation (step {summary['best_step']})"
+                     + ("" if summary.get("improved_on_start", True) else
+                        "; note: no validation beat the untrained model's"))
     return lines
 
 
