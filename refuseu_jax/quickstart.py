@@ -208,6 +208,24 @@ def train_and_export(cfg, echo: Callable[[str], None]) -> tuple[Path, dict]:
 # The two jobs
 
 
+class Clock:
+    """Wall and CPU seconds per phase (CPU time is the figure that survives a machine shared with other jobs)."""
+
+    def __init__(self):
+        self.start = self.last = (time.time(), time.process_time())
+        self.laps: list[tuple[str, float, float]] = []
+
+    def lap(self, name: str) -> None:
+        now = (time.time(), time.process_time())
+        self.laps.append((name, now[0] - self.last[0], now[1] - self.last[1]))
+        self.last = now
+
+    def report(self) -> str:
+        wall, cpu = time.time() - self.start[0], time.process_time() - self.start[1]
+        parts = ", ".join(f"{name} {w:.0f} s ({c:.0f} s CPU)" for name, w, c in self.laps)
+        return f"{wall:.0f} s wall, {cpu:.0f} s CPU ({parts})"
+
+
 @dataclasses.dataclass(frozen=True)
 class EvalSettings:
     max_new_tokens: int = 48
@@ -220,24 +238,26 @@ def run_demo(cfg, examples: int, settings: EvalSettings = EvalSettings(),
     from refuseu_jax.checkpoints.hf import resolve_model_dir
     from refuseu_jax.train.trainer import benign_data_path, data_path
 
-    t0 = time.time()
+    clock = Clock()
     from data_tools.sample import BENIGN_EVAL_PATH
 
     n_eval = check_benign_disjoint(benign_data_path(cfg.data.benign_path), BENIGN_EVAL_PATH)
     echo(f"[1/4] model: {resolve_model_dir(cfg.model.path)}")
     echo(f"[2/4] training (harmless evaluation prompts: {n_eval}, none among the benign training pairs)")
     exported, summary = train_and_export(cfg, echo)
+    clock.lap("model and training")
     echo(f"[3/4] exported to {exported} (loads with transformers.AutoModelForCausalLM.from_pretrained)")
     echo("[4/4] evaluating the base and the trained model (greedy, the same prompts) ...")
     eval_dir = Path(cfg.run_dir) / "eval"
     table = evaluate({"base": cfg.model.path, "trained": str(exported)}, eval_dir, data_path(cfg.data.path),
                      settings.max_new_tokens, settings.batch_size, settings.limit_per_language)
+    clock.lap("evaluation")
     picked = pick_examples(read_judged(eval_dir / "base"), read_judged(eval_dir / "trained"), examples)
     echo("\nExamples (the first prompt of its kind per language; judge's reading in brackets):")
     echo(format_examples(picked, ("base", "trained")))
     echo("\nHeld-out harmful prompts (test groups unseen in training) and harmless prompts, per language:\n")
     echo(table)
-    echo(f"done in {time.time() - t0:.0f} s; files in {cfg.run_dir}")
+    echo(f"done: {clock.report()}; files in {cfg.run_dir}")
     return {"summary": summary, "table": table, "examples": picked, "exported": str(exported)}
 
 
@@ -248,13 +268,14 @@ def run_compare(cfg, settings: EvalSettings = EvalSettings(), echo: Callable[[st
 
     if cfg.max_steps is None or cfg.validation.patience:
         raise UserError("--compare needs a fixed number of steps: set 'max_steps' and 'validation.patience: 0'")
-    t0 = time.time()
+    clock = Clock()
     root = Path(cfg.run_dir)
     exported = {}
     for i, (name, mix) in enumerate(COMPARE_RUNS, 1):
         echo(f"[{i}/{len(COMPARE_RUNS) + 1}] {name} run")
         run_cfg = cfg.replace(run_dir=str(root / name), data=dataclasses.replace(cfg.data, mix=mix))
         exported[name], summary = train_and_export(run_cfg, echo)
+        clock.lap(f"{name} training")
         if summary["history"][-1]["step"] != cfg.max_steps:
             raise UserError(f"{name}: {summary['history'][-1]['step']} steps instead of key 'max_steps' = "
                             f"{cfg.max_steps}; raise 'epochs' so that both runs reach it")
@@ -264,12 +285,13 @@ def run_compare(cfg, settings: EvalSettings = EvalSettings(), echo: Callable[[st
     table = evaluate({"base": cfg.model.path, **{k: str(v) for k, v in exported.items()}}, eval_dir,
                      data_path(cfg.data.path), settings.max_new_tokens, settings.batch_size,
                      settings.limit_per_language)
+    clock.lap("evaluation")
     rates = {name: per_language_rates(eval_dir / name) for name in ("base", *exported)}
     plot = transfer_plot(rates, eval_dir / "transfer.png", cfg.max_steps)
     (eval_dir / "transfer.json").write_text(json.dumps(rates, indent=1))
     echo("\nBase vs English-only vs balanced training, per language (harmful: test groups unseen in training):\n")
     echo(table)
-    echo(f"transfer plot: {plot}\ndone in {time.time() - t0:.0f} s")
+    echo(f"transfer plot: {plot}\ndone: {clock.report()}")
     return {"table": table, "rates": rates, "plot": str(plot)}
 
 
