@@ -1,12 +1,14 @@
 # The two commands a newcomer needs (see README):
 #   make demo   set up, then run the main job on the embedded default (SmolLM2-135M-Instruct, CPU)
 #   make test   set up with the test extras, then run the test suite
+# and the paper's central experiment in miniature:
+#   make compare  English-only vs balanced 12-language DPO from the same start: per-language table + transfer plot
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check
 
-.PHONY: demo test install install-test tcmalloc bench clean
+.PHONY: demo compare test install install-test tcmalloc bench clean
 
 $(VENV)/.runtime: setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,14 +25,19 @@ $(VENV)/.test: $(VENV)/.runtime
 install: $(VENV)/.runtime
 install-test: $(VENV)/.test
 
+# Runs on the runtime install alone (no torch, no test extras): CI runs it first, so a runtime import that only
+# the test extras satisfy fails there.
 demo: $(VENV)/.runtime
 	$(VENV)/bin/refuseu quickstart
+
+compare: $(VENV)/.runtime
+	$(VENV)/bin/refuseu quickstart --compare
 
 test: $(VENV)/.test
 	$(PY) -m pytest -q tests
 
-# Optional, Debian/Ubuntu: tcmalloc, which `refuseu` and the benchmarks then preload themselves (see
-# refuseu_jax/allocator.py; SmolLM2's CPU DPO step ~15% faster).
+# Optional, Debian/Ubuntu: tcmalloc. The benchmarks preload it when present; `refuseu` only with
+# REFUSEU_TCMALLOC=1 (see refuseu_jax/allocator.py; SmolLM2's CPU DPO step ~15% faster).
 tcmalloc:
 	$(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -q libtcmalloc-minimal4
 

@@ -195,5 +195,5 @@ def main():
 if __name__ == "__main__":
     from refuseu_jax.allocator import use_tcmalloc
 
-    use_tcmalloc()  # as the `refuseu` command does; REFUSEU_TCMALLOC=0 measures glibc malloc
+    use_tcmalloc(default=True)  # figures are quoted under tcmalloc; REFUSEU_TCMALLOC=0 measures glibc malloc
     main()

@@ -13,13 +13,16 @@ from refuseu_jax.commands.evaluate import eval_command, report_command
 from refuseu_jax.commands.models import convert, models
 from refuseu_jax.commands.paper import paper
 from refuseu_jax.commands.plan import plan_command
+from refuseu_jax.commands.quickstart import quickstart
 from refuseu_jax.commands.sample import sample
-from refuseu_jax.commands.train import export_run, quickstart, train
+from refuseu_jax.commands.train import export_run, train
 from refuseu_jax.models.config import ModelConfigError
 
 
-class CommandGroup(UserErrorGroup):
-    """`UserErrorGroup` that also reports the model's own configuration errors as user errors (exit code 2)."""
+class RefuseuGroup(UserErrorGroup):
+    """`UserError`s, the model's own configuration errors and a subcommand's bad option values
+    (`refuseu quickstart --examples 0`) as one line on stderr with exit code 2, instead of a traceback or click's
+    usage block."""
 
     def invoke(self, ctx):
         try:
@@ -27,9 +30,13 @@ class CommandGroup(UserErrorGroup):
         except ModelConfigError as err:
             click.echo(f"error: {err}", err=True)
             sys.exit(EXIT_USER_ERROR)
+        except click.UsageError as err:
+            where = err.ctx.command_path if err.ctx is not None else ctx.command_path
+            click.echo(f"error: {where}: {err.format_message()}", err=True)
+            sys.exit(EXIT_USER_ERROR)
 
 
-@click.group(cls=CommandGroup)
+@click.group(cls=RefuseuGroup)
 def main():
     """RefusEU-JAX: DPO refusal alignment of Llama models in JAX."""
     # Every command may touch devices, and a multi-host job must join before any of them does. A no-op unless
@@ -53,7 +60,8 @@ main.add_command(abliterate)
 
 
 def run():
-    """The `refuseu` console script: `main` under tcmalloc where the machine has it (see refuseu_jax.allocator)."""
+    """The `refuseu` console script: `main`, under tcmalloc only when asked (REFUSEU_TCMALLOC=1 and the machine has
+    it; see refuseu_jax.allocator: ~15% faster CPU training steps)."""
     from refuseu_jax.allocator import use_tcmalloc
 
     use_tcmalloc()

@@ -59,6 +59,17 @@ class DataSpec:
     pad_multiple: int = 64  # pad each batch to the longest pair rounded up to this (0: always max_length)
     shuffle_seed: int = 0
     limit: int | None = None  # use only the first N selected pairs (after a seeded shuffle): quick runs
+    # Against over-refusal (beyond the paper, whose recipe is 0): the share of the training mix that is benign
+    # pairs (harmless prompt, helpful answer chosen, a refusal rejected), drawn per language in the mix's languages
+    # from `benign_path` ("sample": the bundled benign pairs). 0.25 = one benign pair for every three harmful.
+    benign_ratio: float = 0.0
+    benign_path: str = "sample"
+
+    def __post_init__(self):
+        if not 0.0 <= self.benign_ratio < 1.0:
+            raise UserError(f"config: key 'data.benign_ratio' must be in [0, 1), got {self.benign_ratio}")
+        if self.limit is not None and self.limit < 1:
+            raise UserError(f"config: key 'data.limit' must be >= 1 (or null), got {self.limit}")
 
 
 @dataclass(frozen=True)
@@ -95,6 +106,28 @@ class LoraSpec:
 
 
 @dataclass(frozen=True)
+class ValidationSpec:
+    """A validation split carved from the TRAINING data (never the test split) and early stopping on it."""
+
+    # Share of the training groups ((category, style) groups, and benign groups) held out, whole groups at a
+    # time, so validation prompts (and their translations) are unseen in training, as the test split's are.
+    fraction: float = 0.0
+    every: int = 0  # evaluate every N steps and at the last step (0: only when training ends, if fraction > 0)
+    # Stop after this many evaluations without improvement of the validation objective (0: never stop early).
+    patience: int = 0
+    min_delta: float = 0.0  # an improvement must lower the objective by more than this
+    keep_best: bool = True  # end (and export) with the state of the best evaluation, not the last step's
+
+    def __post_init__(self):
+        if not 0.0 <= self.fraction < 1.0:
+            raise UserError(f"config: key 'validation.fraction' must be in [0, 1), got {self.fraction}")
+        if self.every < 0 or self.patience < 0:
+            raise UserError("config: keys 'validation.every' and 'validation.patience' must be >= 0")
+        if (self.every or self.patience) and not self.fraction:
+            raise UserError("config: 'validation.every'/'validation.patience' need 'validation.fraction' > 0")
+
+
+@dataclass(frozen=True)
 class TrainConfig:
     run_dir: str = "runs/dpo"  # a local path, file:///abs/path or a bucket (gs://...); shared by every host
     model: ModelSpec = field(default_factory=lambda: ModelSpec(path="smollm2-135m"))
@@ -102,6 +135,7 @@ class TrainConfig:
     optim: OptimSpec = field(default_factory=OptimSpec)
     dpo: DPOSpec = field(default_factory=DPOSpec)
     lora: LoraSpec = field(default_factory=LoraSpec)
+    validation: ValidationSpec = field(default_factory=ValidationSpec)
     mesh: MeshConfig = field(default_factory=MeshConfig)
     seed: int = 0  # parameter init (presets, LoRA) and LoRA-free runs' data order default
     batch_size: int = 8  # pairs per optimizer step, over all hosts
@@ -119,6 +153,12 @@ class TrainConfig:
     progress: bool = True
 
     def __post_init__(self):
+        for key in ("batch_size", "epochs", "max_steps", "log_every"):
+            value = getattr(self, key)
+            if value is not None and value < 1:
+                raise UserError(f"config: key '{key}' must be >= 1, got {value}")
+        if self.optim.grad_accum < 1:
+            raise UserError(f"config: key 'optim.grad_accum' must be >= 1, got {self.optim.grad_accum}")
         if self.batch_size % self.optim.grad_accum:
             raise UserError(f"config: key 'batch_size' ({self.batch_size}) must be divisible by "
                             f"'optim.grad_accum' ({self.optim.grad_accum})")

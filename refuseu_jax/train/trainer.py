@@ -40,6 +40,7 @@ from refuseu_jax.models.llama import abstract_model, init_model
 from refuseu_jax.parallel import BATCH_AXES, PARTITION_RULES, make_mesh, param_shardings
 from refuseu_jax.train import batches as B
 from refuseu_jax.train import hosts
+from refuseu_jax.train import mixture
 from refuseu_jax.train.checkpointing import RunCheckpoints
 from refuseu_jax.train.config import DPOSpec, LoraSpec, OptimSpec, TrainConfig
 from refuseu_jax.train.losses import dpo_loss, mean_logits, token_logprobs
@@ -106,7 +107,16 @@ def data_path(path: str) -> str:
     return path
 
 
-def prepare_pairs(cfg: TrainConfig, tokenizer, records=None) -> tuple[list[B.EncodedPair], B.EncodeStats]:
+def benign_data_path(path: str) -> str:
+    if path == "sample":
+        from data_tools.sample import BENIGN_PAIRS_PATH
+
+        return str(BENIGN_PAIRS_PATH)
+    return path
+
+
+def selected_records(cfg: TrainConfig, records=None) -> list[dict]:
+    """The records of the configured split and mix (and the first `data.limit` of them, seeded)."""
     from data_tools.schema import read_records
 
     path = data_path(cfg.data.path)
@@ -116,8 +126,34 @@ def prepare_pairs(cfg: TrainConfig, tokenizer, records=None) -> tuple[list[B.Enc
     if cfg.data.limit is not None and cfg.data.limit < len(selected):
         order = np.random.default_rng(cfg.data.shuffle_seed).permutation(len(selected))
         selected = [selected[i] for i in sorted(order[: cfg.data.limit])]
-    return B.encode_records(tokenizer, selected, max_length=cfg.data.max_length,
-                            max_prompt_length=cfg.data.max_prompt_length, source=path)
+    return selected
+
+
+def training_mixture(cfg: TrainConfig, records=None, benign=None) -> mixture.Mixture:
+    """Harmful pairs of the configured mix, plus `data.benign_ratio` benign pairs (same languages), minus the
+    groups held out for validation (`validation.fraction`); see train/mixture.py."""
+    harmful = selected_records(cfg, records)
+    source = "benign pairs"
+    if cfg.data.benign_ratio > 0:
+        if benign is None:
+            from data_tools.schema import read_records
+
+            source = benign_data_path(cfg.data.benign_path)
+            benign = read_records(source)
+        benign = B.select_records(benign, split="train", mix=cfg.data.mix, languages=cfg.data.languages,
+                                  high_resource=cfg.data.high_resource, source=source)
+    return mixture.build_mixture(harmful, benign or [], benign_ratio=cfg.data.benign_ratio,
+                                 validation_fraction=cfg.validation.fraction, seed=cfg.data.shuffle_seed,
+                                 source=source)
+
+
+def encode(cfg: TrainConfig, tokenizer, records) -> tuple[list[B.EncodedPair], B.EncodeStats]:
+    return B.encode_records(tokenizer, records, max_length=cfg.data.max_length,
+                            max_prompt_length=cfg.data.max_prompt_length, source=data_path(cfg.data.path))
+
+
+def prepare_pairs(cfg: TrainConfig, tokenizer, records=None) -> tuple[list[B.EncodedPair], B.EncodeStats]:
+    return encode(cfg, tokenizer, selected_records(cfg, records))
 
 
 def pad_id_of(tokenizer) -> int:
@@ -366,7 +402,7 @@ class DPOTrainer:
     """Build with a config (and optionally ready-made model/tokenizer/records, as tests do), then `train()`."""
 
     def __init__(self, cfg: TrainConfig, *, mesh=None, model=None, tokenizer=None, records=None,
-                 model_source: str | None = None):
+                 model_source: str | None = None, benign_records=None):
         self.cfg = cfg
         if cfg.slice and jax.default_backend() == "tpu":
             from refuseu_jax.plan import parse_slice
@@ -383,7 +419,10 @@ class DPOTrainer:
             self.model_cfg, params = model
             params = jax.device_put(params, param_shardings(self.mesh, params))
             self.tokenizer, self.model_source = tokenizer, model_source
-        self.pairs, self.encode_stats = prepare_pairs(cfg, self.tokenizer, records)
+        self.mixture = training_mixture(cfg, records, benign_records)
+        self.pairs, self.encode_stats = encode(cfg, self.tokenizer, self.mixture.train)
+        self.validation_pairs = encode(cfg, self.tokenizer, self.mixture.validation)[0] if self.mixture.validation \
+            else []
         self.pad_id = pad_id_of(self.tokenizer)
         # One directory every host shares (a bucket on a pod); checked before anything depends on it.
         self.run_dir = storage.location(cfg.run_dir)
@@ -419,6 +458,11 @@ class DPOTrainer:
                 self.frozen = split_reference(self.frozen)
         self.rules = LORA_RULES if cfg.lora.rank else PARTITION_RULES
 
+        self.validation_ref = None  # reference log-probs of the validation pairs, computed once
+        self._stats_fn = None
+        if self.validation_pairs and cfg.model.reference_path is not None:
+            self.validation_ref = self._pair_stats(self.validation_pairs, self.frozen)["logps"]
+
         self.ref_logps = None
         if cfg.dpo.reference == "precomputed":
             self.ref_logps = self._reference_logps(self.frozen)
@@ -434,6 +478,8 @@ class DPOTrainer:
                       "opt_state": self.optimizer.init(trainable)}
         self.state = jax.device_put(self.state, self._state_shardings(self.state))
         self._step_fn = None
+        if self.validation_pairs and self.validation_ref is None:  # the untrained policy is the reference
+            self.validation_ref = self._pair_stats(self.validation_pairs)["logps"]
 
     # -- data ----------------------------------------------------------------------------------------------------
     def _make_batches(self) -> B.PairBatches:
@@ -525,6 +571,58 @@ class DPOTrainer:
             storage.write_bytes(cache, buffer.getvalue())
         return logps
 
+    # -- validation (held-out training groups, train/validation.py) ----------------------------------------------
+    def _pair_stats(self, pairs: list[B.EncodedPair], params=None) -> dict[str, np.ndarray]:
+        """logps and lengths [pairs, 2] of the current policy, or of `params` (reference weights) when given.
+        Every batch is padded to the longest pair's length, so one compiled forward serves them all."""
+        if params is None:
+            params = self.state["params"]
+            if self.cfg.lora.rank:
+                params = merge_lora(self.frozen, params, self.cfg.lora.alpha / self.cfg.lora.rank)
+        if self._stats_fn is None:
+            model_cfg, chunk = self.model_cfg, self.cfg.dpo.logprob_chunk
+            self._stats_fn = jax.jit(lambda p, b: {k: v for k, v in sequence_stats(model_cfg, p, b, chunk).items()
+                                                   if k != "logit_sums"},
+                                     out_shardings=NamedSharding(self.mesh, P()))
+        bs, n_proc, rank = self.cfg.batch_size, jax.process_count(), jax.process_index()
+        seq_len = B.padded_length(pairs, self.cfg.data.max_length, self.cfg.data.pad_multiple)
+        out = []
+        for start in range(0, len(pairs), bs):
+            chunk_pairs = list(pairs[start:start + bs])
+            real = len(chunk_pairs)
+            chunk_pairs += [chunk_pairs[0]] * (bs - real)
+            per_host = bs // n_proc
+            host = B.collate(chunk_pairs[rank * per_host:(rank + 1) * per_host], seq_len, self.pad_id)
+            result = jax.device_get(self._stats_fn(params, self._to_device(host)))
+            out.append({k: np.asarray(v)[:real] for k, v in result.items()})
+        return {k: np.concatenate([o[k] for o in out]).astype(np.float32) for k in out[0]}
+
+    def validate(self) -> dict[str, float]:
+        """The validation objective and metrics of the current policy (see train/validation.py)."""
+        from refuseu_jax.train.validation import validation_metrics
+
+        if not self.validation_pairs:
+            raise UserError("validation needs held-out groups: set 'validation.fraction' > 0")
+        stats = self._pair_stats(self.validation_pairs)
+        benign = np.asarray([p.record_id in self.mixture.benign_ids for p in self.validation_pairs])
+        return validation_metrics(stats["logps"], self.validation_ref, stats["lengths"], benign, self.cfg.dpo)
+
+    def _early_stopping(self):
+        from refuseu_jax.train.validation import EarlyStopping
+
+        if not self.validation_pairs:
+            return None
+        v = self.cfg.validation
+        return EarlyStopping(v.patience, v.min_delta, v.keep_best)
+
+    def _validation_point(self, step: int, stopper, logger) -> dict:
+        point = {"step": step, **self.validate()}
+        if stopper is not None:
+            point["stop"] = stopper.update(step, point["val/loss"], self.state["params"])
+            point["best_step"] = stopper.best_step
+        logger.log(point)
+        return point
+
     # -- the loop ------------------------------------------------------------------------------------------------
     def train(self) -> dict:
         """Run (or resume) to the end; returns a summary. Raises UserError on a non-finite loss."""
@@ -556,6 +654,9 @@ class DPOTrainer:
         step_fn = self.step_fn()
         bar = _progress(start, self.total_steps, cfg.progress and jax.process_index() == 0)
         history, last_saved = [], start if start else None
+        stopper, validations, stopped_at = self._early_stopping(), [], None
+        if stopper is not None and start == 0:  # the untrained policy's figures: a baseline, not a candidate
+            validations.append(self._validation_point(0, None, logger))
         try:
             for step in range(start + 1, self.total_steps + 1):
                 host_batch = next(self.data)
@@ -581,14 +682,41 @@ class DPOTrainer:
                     ckpt.save(step, self.state, self.data.get_state(), {"step": step, "loss": metrics["loss"]})
                     logger.sync()  # a bucket's metrics.jsonl is at least as recent as its latest checkpoint
                     last_saved = step
+                v = cfg.validation
+                if stopper is not None and ((v.every and step % v.every == 0) or step == self.total_steps):
+                    validations.append(self._validation_point(step, stopper, logger))
+                    if (v.keep_best and stopper.best_step == step and last_saved != step
+                            and (cfg.checkpoint_every or cfg.export_dir)):  # the best state, on disk
+                        ckpt.save(step, self.state, self.data.get_state(), {"step": step, "loss": metrics["loss"],
+                                                                            "best": True})
+                        last_saved = step
+                    if validations[-1]["stop"]:
+                        stopped_at = step
+                        if last_saved != step:  # where the run ended: what export-run and a resume find
+                            ckpt.save(step, self.state, self.data.get_state(), {"step": step, "loss": metrics["loss"],
+                                                                                "early_stop": True})
+                        break
         finally:
             bar.close()
             logger.close()
             ckpt.close()
         summary = {"steps": self.total_steps, "start_step": start, "history": history,
-                   "encode": self.encode_stats.summary(), "run_dir": str(self.run_dir)}
+                   "encode": self.encode_stats.summary(), "mixture": self.mixture.summary(),
+                   "run_dir": str(self.run_dir)}
+        best_on_disk = None
+        if stopper is not None:
+            summary.update(validation=validations, stopped_at=stopped_at, best_step=stopper.best_step)
+            if validations and validations[0]["step"] == 0 and stopper.best_step is not None:
+                summary["improved_on_start"] = stopper.best < validations[0]["val/loss"]
+            if stopper.best_params is not None and history and stopper.best_step != history[-1]["step"]:
+                # The parameters only: export, sampling and evaluation read nothing else (step and optimizer
+                # state stay the last step's). A run that checkpoints also saved each new best to disk, so
+                # export_dir (below) and `refuseu export-run RUN OUT --step BEST` find it.
+                self.state = {**self.state, "params": stopper.best_params}
+                best_on_disk = stopper.best_step
+            stopper.best_params = None
         if cfg.export_dir:
-            summary["export_dir"] = str(self.export_final(cfg.export_dir))
+            summary["export_dir"] = str(self.export_final(cfg.export_dir, best_on_disk))
         return summary
 
     # -- evaluation ----------------------------------------------------------------------------------------------
@@ -637,15 +765,16 @@ class DPOTrainer:
         tokenizer_src = str(resolve_model_dir(tokenizer)) if tokenizer else self.model_source
         return save_hf(params, self.model_cfg, out_dir, tokenizer_src=tokenizer_src)
 
-    def export_final(self, out_dir: storage.PathOrUrl) -> storage.Location:
-        """The release export of the run's final checkpoint (process 0 writes it, from the checkpoint, one tensor
-        at a time, with a model card; the other hosts wait)."""
+    def export_final(self, out_dir: storage.PathOrUrl, step: int | None = None) -> storage.Location:
+        """The release export of the run's final checkpoint, or of checkpoint `step` (the best one under early
+        stopping): process 0 writes it, from the checkpoint, one tensor at a time, with a model card; the other
+        hosts wait."""
         from refuseu_jax.checkpoints.run_export import export_run
 
         out = storage.location(out_dir, key="export_dir")
         try:
             if jax.process_index() == 0:
-                export_run(self.run_dir, out)
+                export_run(self.run_dir, out, step=step)
         finally:  # also when process 0 fails: the others must not wait for ever
             if jax.process_count() > 1:
                 from jax.experimental import multihost_utils

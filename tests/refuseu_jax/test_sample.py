@@ -10,16 +10,30 @@ from refuseu_jax.parallel import MeshConfig, make_mesh, shard_params
 from refuseu_jax.sample import Sampler, SamplingConfig, filter_logits, truncate_at_stop_strings
 from refuseu_jax.models.llama import model_from_params
 from tests.refuseu_jax.hf_tiny import jax_model_from_hf, params_from_hf, tiny_hf_llama
+from tests.refuseu_jax.precision import assert_same_until_near_tie, model_bound
 
 
-def hf_greedy(hf, prompts, max_new_tokens, eos_id, pad_id=0):
-    """transformers generate on the same left-padded batch; returns new tokens cut after the first EOS."""
+def hf_greedy(hf, prompts, max_new_tokens, eos_id, pad_id=0, scores=False):
+    """transformers generate on the same left-padded batch; returns new tokens cut after the first EOS (and with
+    `scores`, each step's top-1 minus top-2 logit and the largest |logit| seen, for `assert_same_until_near_tie`)."""
     length = max(map(len, prompts))
     ids = torch.tensor([[pad_id] * (length - len(p)) + list(p) for p in prompts])
     mask = torch.tensor([[0] * (length - len(p)) + [1] * len(p) for p in prompts])
-    out = hf.generate(input_ids=ids, attention_mask=mask, max_new_tokens=max_new_tokens, do_sample=False,
-                      eos_token_id=eos_id, pad_token_id=pad_id)[:, length:].tolist()
-    return [row[: row.index(eos_id) + 1] if eos_id in row else row for row in out]
+    with torch.no_grad():
+        out = hf.generate(input_ids=ids, attention_mask=mask, max_new_tokens=max_new_tokens, do_sample=False,
+                          eos_token_id=eos_id, pad_token_id=pad_id, output_logits=True, return_dict_in_generate=True)
+    rows = out.sequences[:, length:].tolist()
+    rows = [row[: row.index(eos_id) + 1] if eos_id in row else row for row in rows]
+    if not scores:
+        return rows
+    logits = torch.stack(out.logits, dim=1).float()  # [B, steps, V], raw (no processors with greedy)
+    top2 = logits.topk(2, dim=-1).values
+    return rows, (top2[..., 0] - top2[..., 1]).tolist(), float(logits.abs().max())
+
+
+def tie_threshold(hf, scale):
+    """Margins below this may flip between two float32 implementations (each within the derived bound)."""
+    return 2 * model_bound(hf.config, scale, headroom=2.0)
 
 
 @pytest.fixture(scope="module")
@@ -54,27 +68,29 @@ def test_greedy_matches_transformers_with_padding_and_eos(tiny):
     # Pick as EOS a token that greedy decoding emits mid-way for some rows, so rows stop at different steps.
     free_run = hf_greedy(hf, prompts, 24, eos_id=2)
     eos = free_run[0][6]
-    expected = hf_greedy(hf, prompts, 24, eos_id=eos)
+    expected, margins, scale = hf_greedy(hf, prompts, 24, eos_id=eos, scores=True)
     assert any(len(r) < 24 for r in expected) and any(len(r) == 24 for r in expected)
     # Both decode paths: the model's scan over stacked layers, and the opt-in per-layer loop.
     for unstack in (False, True):
         sampler = Sampler(model, eos_ids=[eos], pad_id=0, unstack_layers=unstack)
         # Batch size 4 over 6 prompts: the second batch is filled with copies, which must not leak into results.
         got = sampler.generate_ids(prompts, SamplingConfig(max_new_tokens=24, batch_size=4, length_bucket=32))
-        assert got == expected, f"unstack_layers={unstack}"
+        assert_same_until_near_tie(got, expected, margins, tie_threshold(hf, scale), min_compared=0.9)
 
 
 def test_pad_token_generated_mid_sequence_is_not_masked(tiny):
     # The tiny config's pad id (0) is a normal vocabulary entry; a live row that emits it must keep attending to it.
     hf, model, prompts = tiny
-    expected = hf_greedy(hf, prompts, 16, eos_id=2)
+    expected, margins, scale = hf_greedy(hf, prompts, 16, eos_id=2, scores=True)
     pad = expected[1][3]
     got = Sampler(model, eos_ids=[2], pad_id=pad).generate_ids(prompts, SamplingConfig(max_new_tokens=16))
-    assert got == expected
+    assert_same_until_near_tie(got, expected, margins, tie_threshold(hf, scale), min_compared=0.9)
+    assert got[1][:4] == expected[1][:4]  # the pad token itself was generated, and decoding went on after it
 
 
 def test_sharded_sampling_equals_single_device(tiny):
-    _, model, prompts = tiny
+    hf, model, prompts = tiny
+    _, margins, scale = hf_greedy(hf, prompts, 12, eos_id=2, scores=True)
     assert jax.device_count() == 8
     mesh = make_mesh(MeshConfig(data=2, fsdp=2, tensor=2))
     sharded = model_from_params(model.cfg, shard_params(params_from_hf(tiny[0]), mesh))
@@ -83,7 +99,10 @@ def test_sharded_sampling_equals_single_device(tiny):
                 SamplingConfig(max_new_tokens=12, batch_size=6, temperature=0.8, top_k=20, top_p=0.9, seed=3)):
         single = Sampler(model, eos_ids=[2], pad_id=0).generate_ids(prompts, cfg)
         multi = Sampler(sharded, mesh=mesh, eos_ids=[2], pad_id=0).generate_ids(prompts, cfg)
-        assert multi == single
+        if cfg.greedy:  # sharded sums run in another order: compare up to the first near tie
+            assert_same_until_near_tie(multi, single, margins, tie_threshold(hf, scale), min_compared=0.9)
+        else:  # the same draws from distributions equal within rounding (ties between draws are measure-zero)
+            assert multi == single
     # The per-layer decode path slices the sharded stacked weights; it must give the same tokens too.
     unstacked = Sampler(sharded, mesh=mesh, eos_ids=[2], pad_id=0, unstack_layers=True).generate_ids(prompts, cfg)
     assert unstacked == single
@@ -139,7 +158,7 @@ def test_greedy_matches_transformers_on_smollm2():
     eos = tokenizer.eos_token_id
     got = sampler.generate_ids(prompts, SamplingConfig(max_new_tokens=20, batch_size=4, length_bucket=16))
     hf = AutoModelForCausalLM.from_pretrained(directory, dtype=torch.float32).eval()
-    with torch.no_grad():
-        expected = hf_greedy(hf, prompts, 20, eos_id=eos, pad_id=tokenizer.pad_token_id or eos)
-    assert got == expected
+    expected, margins, scale = hf_greedy(hf, prompts, 20, eos_id=eos, pad_id=tokenizer.pad_token_id or eos,
+                                         scores=True)
+    assert_same_until_near_tie(got, expected, margins, tie_threshold(hf, scale), min_compared=0.75)
     assert any(row[-1] == eos for row in got)  # at least one row stopped on EOS before the limit
