@@ -85,7 +85,8 @@ def bench_train(cfg, pairs: int, seq: int, steps: int) -> dict:
 
     from refuseu_jax.models.llama import init_model
     from refuseu_jax.train.config import DPOSpec, LoraSpec, OptimSpec
-    from refuseu_jax.train.trainer import StepSpec, reference_copy, split_reference, train_step
+    from refuseu_jax.train.state import reference_copy, split_reference
+    from refuseu_jax.train.step import StepSpec, train_step
 
     params = nnx.state(init_model(cfg, seed=0), nnx.Param).to_pure_dict()
     optim = OptimSpec(learning_rate=1e-6, warmup_ratio=0.0, schedule="constant")
@@ -157,7 +158,7 @@ def main(argv=None) -> dict:
     args = parser.parse_args(argv)
     from refuseu_jax.models.config import get_preset
 
-    from refuseu_jax.train.trainer import attention_kind
+    from refuseu_jax.train.state import attention_kind
 
     device = jax.devices()[0]
     attention = attention_kind(args.attention, device.platform, args.dtype)

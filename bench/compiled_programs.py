@@ -50,7 +50,8 @@ def step_program(dtype: str, scan_layers: bool):
     from refuseu_jax.models.config import get_preset
     from refuseu_jax.models.llama import init_model
     from refuseu_jax.train.config import DPOSpec, LoraSpec, OptimSpec
-    from refuseu_jax.train.trainer import StepSpec, reference_copy, split_reference, train_step
+    from refuseu_jax.train.state import reference_copy, split_reference
+    from refuseu_jax.train.step import StepSpec, train_step
 
     cfg = get_preset("smollm2-135m").replace(num_layers=LAYERS, dtype=dtype, scan_layers=scan_layers)
     params = nnx.state(init_model(cfg, seed=0), nnx.Param).to_pure_dict()

@@ -166,7 +166,8 @@ def residual_bytes(model_cfg, rows: int, seq_len: int, reference: str, lora_rank
 
     from refuseu_jax.models.llama import abstract_model
     from refuseu_jax.train.config import DPOSpec, LoraSpec, OptimSpec
-    from refuseu_jax.train.trainer import StepSpec, cast_floats, lora_init, loss_fn
+    from refuseu_jax.train.lora import lora_init
+    from refuseu_jax.train.step import StepSpec, cast_floats, loss_fn
 
     params = nnx.state(abstract_model(model_cfg), nnx.Param).to_pure_dict()
     spec = StepSpec(model_cfg, DPOSpec(reference=reference, logprob_chunk=chunk),
@@ -200,7 +201,7 @@ def estimate(cfg, target_devices: int, variant: Variant) -> Estimate:
     """Bytes per device of `cfg` (TrainConfig) with `variant` on `target_devices` devices."""
     from refuseu_jax.models.llama import param_shapes
     from refuseu_jax.parallel import PARTITION_RULES
-    from refuseu_jax.train.trainer import LORA_RULES
+    from refuseu_jax.train.lora import LORA_RULES
 
     model_cfg = model_config(cfg).replace(remat=variant.remat)
     data, fsdp, tensor = cfg.mesh.resolve(target_devices)
@@ -255,7 +256,7 @@ def estimate(cfg, target_devices: int, variant: Variant) -> Estimate:
 def model_config(cfg):
     """The ModelConfig a TrainConfig trains, from the checkpoint's config.json, or the preset."""
     from refuseu_jax.models.config import ModelConfig, get_preset
-    from refuseu_jax.train.trainer import attention_kind
+    from refuseu_jax.train.state import attention_kind
 
     m = cfg.model
     numerics = dict(dtype=m.compute_dtype, param_dtype=m.param_dtype, remat=m.remat, scan_layers=m.scan_layers)
@@ -394,7 +395,8 @@ def compiled_memory(cfg, devices, variant: Variant | None = None):
 
     from refuseu_jax.models.llama import abstract_model
     from refuseu_jax.parallel import BATCH_AXES, PARTITION_RULES, make_mesh, param_shardings
-    from refuseu_jax.train.trainer import LORA_RULES, StepSpec, cast_floats, lora_init, train_step
+    from refuseu_jax.train.lora import LORA_RULES, lora_init
+    from refuseu_jax.train.step import StepSpec, cast_floats, train_step
 
     variant = variant or variants(cfg)[0]
     model_cfg = model_config(cfg).replace(remat=variant.remat)

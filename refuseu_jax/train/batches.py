@@ -189,6 +189,11 @@ def collate(pairs: Sequence[EncodedPair], seq_len: int, pad_id: int) -> dict[str
 # Iterating (grain)
 
 
+def planned_steps(num_pairs: int, global_batch: int, epochs: int) -> int:
+    """Optimizer steps over `epochs` passes: whole batches only, the remainder of the last pass dropped."""
+    return (num_pairs * epochs) // global_batch
+
+
 class PairBatches:
     """Deterministic, resumable batches of pairs for one host.
 
@@ -209,7 +214,7 @@ class PairBatches:
         self.pairs = list(pairs)
         self.ref_logps = ref_logps
         self.steps_per_epoch = len(self.pairs) // global_batch
-        self.num_steps = (len(self.pairs) * epochs) // global_batch
+        self.num_steps = planned_steps(len(self.pairs), global_batch, epochs)
         per_host = global_batch // process_count
         rows = slice(process_index * per_host, (process_index + 1) * per_host)
 

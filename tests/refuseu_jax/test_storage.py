@@ -42,7 +42,7 @@ def test_a_bucket_without_its_filesystem_package_is_a_clear_error(monkeypatch):
 def test_metrics_in_a_bucket_are_uploaded_whole_and_trimmed_on_resume(tmp_path):
     """Object stores cannot append: the logger rewrites metrics.jsonl (epath's mocked gs:// backend stands in
     for the bucket, as the other hosts would see it); a resume drops lines after its checkpoint."""
-    from refuseu_jax.train.trainer import MetricsLogger
+    from refuseu_jax.train.metrics_log import MetricsLogger
 
     def local(path):
         return str(path).replace("gs://", str(tmp_path) + "/")

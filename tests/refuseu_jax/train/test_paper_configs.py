@@ -120,7 +120,7 @@ def test_learning_rate_per_step_equals_trls_scheduler(tmp_path, config, trl_over
     import numpy as np
     from trl import DPOConfig
 
-    from refuseu_jax.train.trainer import StepSpec
+    from refuseu_jax.train.step import StepSpec
 
     trl_args = DPOConfig(output_dir=str(tmp_path), use_cpu=True, **trl_overrides)
     ours = load(config, f"optim.schedule={trl_args.lr_scheduler_type.value}")

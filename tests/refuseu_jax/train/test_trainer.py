@@ -82,7 +82,7 @@ def test_reference_layers_are_split_once_placed_like_their_stack_and_score_the_s
     sharded like its stack minus the layer axis, holding the stack's rows, and scoring exactly like it."""
     from refuseu_jax import kernels
     from refuseu_jax.train import batches as B
-    from refuseu_jax.train.trainer import cast_floats, sequence_stats
+    from refuseu_jax.train.step import cast_floats, sequence_stats
 
     trainer = DPOTrainer(make_cfg(ckpt, tmp_path, max_steps=1, **{"model.compute_dtype": "bfloat16"}),
                          mesh=make_mesh(MeshConfig(2, 4, 1)))
@@ -108,7 +108,7 @@ def test_step_gradients_through_layer_copies_equal_autodiff_of_the_stacked_weigh
     the stacked weights (kernels.unstack's own backward pass) must give the same gradients, in the same dtypes."""
     from refuseu_jax import kernels
     from refuseu_jax.train import batches as B
-    from refuseu_jax.train.trainer import compute_grads, layer_copies
+    from refuseu_jax.train.step import compute_grads, layer_copies
 
     trainer = DPOTrainer(make_cfg(ckpt, tmp_path, max_steps=1, **{"model.compute_dtype": compute_dtype}),
                          mesh=one_device())
@@ -129,7 +129,7 @@ def test_clip_by_global_norm_matches_optax_below_and_above_the_threshold():
     import jax.numpy as jnp
     import optax
 
-    from refuseu_jax.train.trainer import clip_by_global_norm
+    from refuseu_jax.train.optimizer import clip_by_global_norm
 
     tree = {"a": jnp.arange(6.0).reshape(2, 3) - 2.0, "b": jnp.full((4,), 0.5)}
     norm = float(optax.tree.norm(tree))
@@ -163,7 +163,7 @@ def test_fused_attention_trains_like_the_dense_one(ckpt, tmp_path, monkeypatch):
 
 
 def test_auto_attention_takes_cudnn_only_on_gpus_with_bfloat16():
-    from refuseu_jax.train.trainer import attention_kind
+    from refuseu_jax.train.state import attention_kind
 
     assert attention_kind("auto", "gpu", "bfloat16") == "cudnn"
     assert attention_kind("auto", "gpu", "float32") == "dense"
