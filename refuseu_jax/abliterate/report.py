@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from data_tools.atomic import atomic_open, write_json_atomic, write_text_atomic
+from refuseu_jax.evaluate.plots import heatmap, pyplot
 
 
 def write(report_dir: Path, result: dict, direction: np.ndarray | None = None) -> None:
@@ -28,8 +29,6 @@ def write(report_dir: Path, result: dict, direction: np.ndarray | None = None) -
     if "languages" in result:
         langs = result["languages"]
         matrix = _array(langs["cosine"])
-        from refuseu_jax.evaluate.report import heatmap
-
         chosen = result["selected"]
         heatmap(matrix, langs["langs"], langs["langs"], plots / "cosine_languages.png",
                 f"Cosine of per-language refusal directions\n(position {chosen['position']}, layer {chosen['layer']})",
@@ -46,17 +45,8 @@ def _array(values) -> np.ndarray:
                     isinstance(values[0], list) else [np.nan if v is None else v for v in values], dtype=float)
 
 
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")  # files only, never a window
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def candidate_plot(result: dict, path: Path) -> None:
-    plt = _pyplot()
+    plt = pyplot()
     cands = result["candidates"]
     positions = sorted({c["position"] for c in cands})
     layers = result["num_layers"]
@@ -97,7 +87,7 @@ def candidate_plot(result: dict, path: Path) -> None:
 
 
 def layer_cosine_plot(values: np.ndarray, chosen_layer: int, path: Path) -> None:
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 3.2))
     ax.plot(range(len(values)), values, marker=".")
     ax.axvline(chosen_layer, color="gray", linestyle="--", linewidth=1, label="chosen layer")
@@ -113,7 +103,7 @@ def layer_cosine_plot(values: np.ndarray, chosen_layer: int, path: Path) -> None
 
 def refusal_plot(evaluation: dict, path: Path) -> None:
     """Harmful non-refusal % and benign refusal % per language, one bar per model."""
-    plt = _pyplot()
+    plt = pyplot()
     parts = [(key, title) for key, title in (
         ("harmful_non_refusal", "Harmful test prompts: non-refusal rate (offline judge)"),
         ("benign_refusal", "Benign prompts: refusal rate (over-refusal, offline judge)")) if evaluation.get(key)]

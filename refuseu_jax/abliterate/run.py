@@ -87,7 +87,7 @@ def run(cfg: AbliterateConfig, log=_log) -> dict:
     from refuseu_jax.abliterate.ablation import cosine_matrix, orthogonalise, unit
     from refuseu_jax.abliterate.select import Scorer, refusal_tokens_from_answers, select_direction
     from refuseu_jax.checkpoints.hf import resolve_model_dir, save_hf
-    from refuseu_jax.evaluate.refusal import validation_summary
+    from refuseu_jax.evaluate.judge_validation import validation_summary
     from refuseu_jax.evaluate.run import load_model
     from refuseu_jax.models.llama import model_from_params
     from refuseu_jax.train.data import pad_id_of

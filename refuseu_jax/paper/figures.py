@@ -15,16 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from refuseu_jax.evaluate.plots import pyplot
 from refuseu_jax.paper.tables import MEAN, POOLED, Table
-
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")  # files only, never a window
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def _by(table: Table, key: str = "value") -> dict[tuple[str, str], float | None]:
@@ -34,13 +26,13 @@ def _by(table: Table, key: str = "value") -> dict[tuple[str, str], float | None]
 def _save(fig, path: Path) -> Path:
     fig.tight_layout()
     fig.savefig(path, dpi=120)
-    _pyplot().close(fig)
+    pyplot().close(fig)
     return path
 
 
 def grouped_bars(table: Table, path: Path, ylabel: str, title: str, errors: bool = True, key: str = "value",
                  runs: list[str] | None = None) -> Path:
-    plt = _pyplot()
+    plt = pyplot()
     runs = runs or list(dict.fromkeys(r["run"] for r in table.records))
     langs = [lang for lang in dict.fromkeys(r["language"] for r in table.records) if lang not in (POOLED, MEAN)]
     values = _by(table, key)
@@ -68,7 +60,7 @@ def grouped_bars(table: Table, path: Path, ylabel: str, title: str, errors: bool
 
 def heatmap(matrix: np.ndarray, rows: list[str], cols: list[str], path: Path, title: str, fmt: str,
             vmin=None, vmax=None, cmap: str = "viridis") -> Path:
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(max(4.0, 0.6 * len(cols) + 2.5), max(2.5, 0.4 * len(rows) + 1.5)))
     image = ax.imshow(np.ma.masked_invalid(matrix), cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
     ax.set_xticks(range(len(cols)), cols)
@@ -105,7 +97,7 @@ def agreement_heatmap(table: Table, path: Path) -> Path:
 
 
 def asr_vs_consistency(asr: Table, consistency: Table, path: Path, rate_title: str) -> Path:
-    plt = _pyplot()
+    plt = pyplot()
     a, c = _by(asr), _by(consistency)
     fig, ax = plt.subplots(figsize=(5.5, 4.2))
     for run in dict.fromkeys(r["run"] for r in asr.records):
@@ -147,7 +139,7 @@ def write_figures(tables: dict[str, Table], baseline: str, out: Path, rate_title
     if "judge_agreement" in tables:
         made.append(agreement_heatmap(tables["judge_agreement"], out / "fig2_judge_agreement.png"))
     if "fluency" in tables:
-        plt = _pyplot()
+        plt = pyplot()
         fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
         for ax, measure in zip(axes, ("fluency", "correctness")):
             delta = deltas(tables["fluency"], baseline, measure)

@@ -8,14 +8,8 @@ import pytest
 
 from data_tools.taxonomy import LANGUAGES
 from refuseu_jax.evaluate.grammar import Grammar, load_grammar
-from refuseu_jax.evaluate.refusal import (
-    OfflineJudge,
-    default_judge,
-    training_texts,
-    validate,
-    validation_rows,
-    validation_summary,
-)
+from refuseu_jax.evaluate.judge_validation import validate, validation_rows, validation_summary
+from refuseu_jax.evaluate.refusal import OfflineJudge, default_judge, training_texts
 
 
 @pytest.fixture(scope="module")
