@@ -25,3 +25,18 @@ def host_rows(batch: Sequence[T], process_index: int, process_count: int) -> Seq
     """This host's rows of a global batch: contiguous equal shares, in process order."""
     per_host = len(batch) // process_count
     return batch[process_index * per_host:(process_index + 1) * per_host]
+
+
+def pad_id(pad_token_id: int | None, eos_token_ids: int | Sequence[int] | None) -> int:
+    """The id written into padding: the pad token, else the (first) EOS token, else 0. Masks come from lengths and
+    positions, never from the ids, so the value reaches no loss or logit; one rule keeps every batch alike."""
+    if pad_token_id is not None:
+        return int(pad_token_id)
+    if isinstance(eos_token_ids, int):
+        return int(eos_token_ids)
+    return int(eos_token_ids[0]) if eos_token_ids else 0
+
+
+def pad_id_of(tokenizer) -> int:
+    """`pad_id` of a Hugging Face tokenizer."""
+    return pad_id(tokenizer.pad_token_id, tokenizer.eos_token_id)

@@ -390,11 +390,9 @@ def compiled_memory(cfg, devices, variant: Variant | None = None):
     import jax
     import jax.numpy as jnp
     from flax import nnx
-    from jax.sharding import NamedSharding
-    from jax.sharding import PartitionSpec as P
 
     from refuseu_jax.models.llama import abstract_model
-    from refuseu_jax.parallel import BATCH_AXES, PARTITION_RULES, make_mesh, param_shardings
+    from refuseu_jax.parallel import PARTITION_RULES, batch_sharding, make_mesh, param_shardings, replicated
     from refuseu_jax.train.lora import LORA_RULES, lora_init
     from refuseu_jax.train.step import StepSpec, cast_floats, train_step
 
@@ -423,8 +421,8 @@ def compiled_memory(cfg, devices, variant: Variant | None = None):
     if variant.reference == "precomputed":
         batch["ref_logps"] = jax.ShapeDtypeStruct((pairs, 2), jnp.float32)
     step = jax.jit(train_step, static_argnums=0, donate_argnums=(1,),
-                   in_shardings=(state_sh, frozen_sh, NamedSharding(mesh, P(BATCH_AXES))),
-                   out_shardings=(state_sh, NamedSharding(mesh, P())))
+                   in_shardings=(state_sh, frozen_sh, batch_sharding(mesh)),
+                   out_shardings=(state_sh, replicated(mesh)))
     return step.lower(spec, state, frozen, batch).compile().memory_analysis()
 
 

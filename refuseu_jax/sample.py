@@ -31,7 +31,10 @@ from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
 from refuseu_jax import kernels
+from refuseu_jax.batching import fixed_batches
+from refuseu_jax.batching import pad_id as default_pad_id
 from refuseu_jax.models.llama import KVCache, Linear, Llama, rope_cos_sin
+from refuseu_jax.parallel import BATCH_AXES, batch_sharding
 
 
 @dataclass(frozen=True)
@@ -96,7 +99,7 @@ def _cache_sharding(mesh: Mesh | None, num_kv_heads: int) -> NamedSharding | Non
     if mesh is None:
         return None
     tensor = "tensor" if mesh.shape.get("tensor", 1) > 1 and num_kv_heads % mesh.shape["tensor"] == 0 else None
-    return NamedSharding(mesh, P(None, ("data", "fsdp"), None, tensor, None))
+    return NamedSharding(mesh, P(None, BATCH_AXES, None, tensor, None))
 
 
 class InOutLinear(nnx.Module):
@@ -256,9 +259,7 @@ class Sampler:
         self.eos_ids = tuple(eos_ids) if eos_ids is not None else tuple(cfg.eos_token_ids)
         if tokenizer is not None and tokenizer.eos_token_id is not None and eos_ids is None:
             self.eos_ids = tuple(dict.fromkeys(self.eos_ids + (tokenizer.eos_token_id,)))
-        if pad_id is None:
-            pad_id = cfg.pad_token_id if cfg.pad_token_id is not None else (self.eos_ids or (0,))[0]
-        self.pad_id = int(pad_id)
+        self.pad_id = int(pad_id) if pad_id is not None else default_pad_id(cfg.pad_token_id, self.eos_ids)
         # On one CPU device the sampler decodes through its own [in, out] copy of the projections (see
         # InOutLinear), which costs memory while the caller keeps the model; elsewhere the weights are used as is.
         cpu = mesh is None and jax.devices()[0].platform == "cpu"
@@ -284,10 +285,7 @@ class Sampler:
         order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
         by_length = [list(prompts[i]) for i in order]
         out: list[list[int]] = []
-        for start in range(0, len(by_length), batch):
-            chunk = by_length[start:start + batch]
-            n_real = len(chunk)
-            chunk += [chunk[0]] * (batch - n_real)
+        for start, chunk, n_real in fixed_batches(by_length, batch):
             length = _round_up(max(len(p) for p in chunk), config.length_bucket)
             ids, mask = left_pad(chunk, length, self.pad_id)
             ids, mask = self._place(ids), self._place(mask)
@@ -315,7 +313,7 @@ class Sampler:
     def _place(self, array: np.ndarray):
         if self.mesh is None:
             return jnp.asarray(array)
-        return jax.device_put(array, NamedSharding(self.mesh, P(("data", "fsdp"))))
+        return jax.device_put(array, batch_sharding(self.mesh))
 
     def _stop_string_ids(self, config: SamplingConfig) -> list[int]:
         """Stop strings that are a single vocabulary token can stop the compiled loop early."""
@@ -333,10 +331,8 @@ class Sampler:
         """Log-probabilities of the first token each prompt would generate: [N, V]."""
         batch = self._padded_batch_size(batch_size)
         out = []
-        for start in range(0, len(prompts), batch):
-            chunk = [list(p) for p in prompts[start:start + batch]]
-            n_real = len(chunk)
-            chunk += [chunk[0]] * (batch - n_real)
+        for _, chunk, n_real in fixed_batches(prompts, batch):
+            chunk = [list(p) for p in chunk]
             ids, mask = left_pad(chunk, _round_up(max(map(len, chunk)), length_bucket), self.pad_id)
             logprobs = tail_logprobs(self.graphdef, self.state, self._place(ids), self._place(mask), k=1)
             out.append(np.asarray(jax.device_get(logprobs))[:n_real, 0])

@@ -88,7 +88,7 @@ def build(cfg, build, use_cache, dry_run):
 
     if dry_run:
         from data_tools.steps.keys import missing_keys
-        from data_tools.steps.pipeline import build_order
+        from data_tools.steps.order import build_order
 
         from data_tools.steps.estimate import check_fill
 

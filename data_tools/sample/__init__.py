@@ -13,3 +13,10 @@ from pathlib import Path
 SAMPLE_PATH = Path(__file__).with_name("refuseu_sample.jsonl")
 BENIGN_PAIRS_PATH = Path(__file__).with_name("benign_pairs.jsonl")
 BENIGN_EVAL_PATH = Path(__file__).with_name("benign_eval.jsonl")
+
+
+def bundled_or(path, word: str, file: Path = SAMPLE_PATH):
+    """`file` when `path` is the configuration's word for the bundled data ("sample" in training configs, "bundled"
+    in evaluation and abliteration configs), else `path` as given. The one place a config value becomes one of
+    the files above."""
+    return file if path == word else path

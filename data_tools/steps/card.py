@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 
 from data_tools.build_config import CHAT_ROLES
-from data_tools.steps.pipeline import build_order
+from data_tools.steps.order import build_order
 from data_tools.taxonomy import LANGUAGE_NAMES, LANGUAGES
 
 

@@ -13,6 +13,7 @@ import yaml
 from data_tools.configuration import to_dict
 from data_tools.steps.context import StepContext
 from data_tools.steps.layout import remove_leftovers, write_json_atomic, write_text_atomic
+from data_tools.steps.order import build_order
 
 
 def _steps() -> dict:
@@ -27,11 +28,6 @@ def _steps() -> dict:
 
     return {"translate": run_translate, "generate": run_generate, "respond": run_respond, "filter": run_filter,
             "split": run_split, "mix": run_mix, "export": run_export}
-
-
-def build_order(mode: str) -> tuple[str, ...]:
-    first = ("translate", "generate") if mode == "native" else ("generate", "translate")
-    return first + ("respond", "filter", "split", "mix", "export")
 
 
 def save_config(cfg, build) -> None:

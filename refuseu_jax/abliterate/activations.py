@@ -21,11 +21,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import nnx
-from jax.sharding import Mesh, NamedSharding
-from jax.sharding import PartitionSpec as P
+from jax.sharding import Mesh
 
 from refuseu_jax.models.llama import Llama, default_positions, rope_cos_sin
-from refuseu_jax.parallel import BATCH_AXES
+from refuseu_jax.batching import fixed_batches
+from refuseu_jax.parallel import batch_sharding
 from refuseu_jax.sample import left_pad
 
 
@@ -78,14 +78,12 @@ class Batcher:
     def place(self, array: np.ndarray):
         if self.mesh is None:
             return jnp.asarray(array)
-        return jax.device_put(array, NamedSharding(self.mesh, P(BATCH_AXES)))
+        return jax.device_put(array, batch_sharding(self.mesh))
 
     def batches(self, prompts: Sequence[Sequence[int]]):
         """(first index, real rows, ids, mask) per batch; filler rows repeat the first prompt."""
-        for start in range(0, len(prompts), self.batch_size):
-            chunk = [list(p) for p in prompts[start:start + self.batch_size]]
-            real = len(chunk)
-            chunk += [chunk[0]] * (self.batch_size - real)
+        for start, chunk, real in fixed_batches(prompts, self.batch_size):
+            chunk = [list(p) for p in chunk]  # per batch: the prompts are never all copied at once
             length = math.ceil(max(map(len, chunk)) / self.bucket) * self.bucket
             ids, mask = left_pad(chunk, length, self.pad_id)
             yield start, real, self.place(ids), self.place(mask)

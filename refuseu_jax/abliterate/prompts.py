@@ -43,26 +43,26 @@ def _from_rows(rows, languages) -> list[Prompt]:
 
 def read_harmful(data: str, languages) -> list[Prompt]:
     """Harmful prompts of RefusEU records, every split."""
-    from data_tools.sample import SAMPLE_PATH
+    from data_tools.sample import SAMPLE_PATH, bundled_or
     from data_tools.schema import read_records
 
-    return _from_rows(read_records(SAMPLE_PATH if data == BUNDLED else data), languages)
+    return _from_rows(read_records(bundled_or(data, BUNDLED, SAMPLE_PATH)), languages)
 
 
 def read_harmless(data: str, languages) -> list[Prompt]:
     """Harmless prompts: benign RefusEU records, or benign evaluation prompts (told apart by their `kind` key)."""
-    from data_tools.sample import BENIGN_PAIRS_PATH
+    from data_tools.sample import BENIGN_PAIRS_PATH, bundled_or
 
-    return _from_rows(_read_prompt_file(BENIGN_PAIRS_PATH if data == BUNDLED else Path(data)), languages)
+    return _from_rows(_read_prompt_file(Path(bundled_or(data, BUNDLED, BENIGN_PAIRS_PATH))), languages)
 
 
 def read_benign_eval(data: str, languages) -> list[Prompt]:
     """Held-out harmless prompts (benign prompt format) for the final over-refusal and KL measurement (bundled:
     benign_eval.jsonl), the same file the evaluation table reads."""
     from data_tools.benign import read_benign_prompts
-    from data_tools.sample import BENIGN_EVAL_PATH
+    from data_tools.sample import BENIGN_EVAL_PATH, bundled_or
 
-    return _from_rows(read_benign_prompts(BENIGN_EVAL_PATH if data == BUNDLED else data), languages)
+    return _from_rows(read_benign_prompts(bundled_or(data, BUNDLED, BENIGN_EVAL_PATH)), languages)
 
 
 def _read_prompt_file(path: Path) -> list[dict]:

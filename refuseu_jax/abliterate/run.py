@@ -90,7 +90,7 @@ def run(cfg: AbliterateConfig, log=_log) -> dict:
     from refuseu_jax.evaluate.judge_validation import validation_summary
     from refuseu_jax.evaluate.run import load_model
     from refuseu_jax.models.llama import model_from_params
-    from refuseu_jax.train.data import pad_id_of
+    from refuseu_jax.batching import pad_id_of
 
     t0 = time.time()
     say = log

@@ -95,5 +95,5 @@ def main() -> None:
     print(validation_table(validation_summary()))
 
 
-if __name__ == "__main__":  # also `python -m refuseu_jax.evaluate.refusal`: the validation table for docs/evaluation.md
+if __name__ == "__main__":  # python -m refuseu_jax.evaluate.judge_validation: the table in docs/evaluation.md
     main()

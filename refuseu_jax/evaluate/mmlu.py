@@ -26,6 +26,7 @@ import numpy as np
 from flax import nnx
 
 from data_tools.errors import UserError
+from refuseu_jax.batching import fixed_batches, pad_id_of
 from refuseu_jax.sample import left_pad, tail_logprobs
 
 LETTERS = ("A", "B", "C", "D")
@@ -149,11 +150,8 @@ def loglikelihoods(model, requests: Sequence[tuple[list[int], list[int]]], batch
         inputs[key] = max(inputs.get(key, 0), len(cont))
     unique = sorted(inputs, key=len)  # similar lengths together: less padding
     tails: dict[tuple, np.ndarray] = {}
-    for start in range(0, len(unique), batch_size):
-        chunk = unique[start:start + batch_size]
+    for _, chunk, n_real in fixed_batches(unique, batch_size):  # fixed batch shape: one compile per length bucket
         k = max(inputs[seq] for seq in chunk)
-        n_real = len(chunk)
-        chunk = chunk + [chunk[0]] * (batch_size - n_real)  # fixed batch shape: one compile per length bucket
         length = -(-max(map(len, chunk)) // length_bucket) * length_bucket
         ids, mask = left_pad(chunk, length, pad_id)
         logprobs = np.asarray(tail_logprobs(graphdef, state, jnp.asarray(ids), jnp.asarray(mask), k=k))
@@ -169,7 +167,7 @@ def loglikelihoods(model, requests: Sequence[tuple[list[int], list[int]]], batch
 
 def evaluate(model, tokenizer, questions: dict[str, list[dict]], batch_size: int = 8, add_bos: bool = False) -> dict:
     """Accuracy per language and overall (micro-averaged), plus each question's prediction for audit."""
-    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else (tokenizer.eos_token_id or 0)
+    pad_id = pad_id_of(tokenizer)
     requests, index = [], []
     for lang, rows in questions.items():
         for i, row in enumerate(rows):

@@ -399,9 +399,3 @@ class OfflineJudge:
 @lru_cache(maxsize=2)
 def default_judge(grammar_path: str | None = None) -> OfflineJudge:
     return OfflineJudge.load(grammar_path)
-
-
-if __name__ == "__main__":  # python -m refuseu_jax.evaluate.refusal: the validation table for docs/evaluation.md
-    from refuseu_jax.evaluate.judge_validation import main
-
-    main()

@@ -19,7 +19,6 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections import Counter
-from importlib import resources
 from pathlib import Path
 
 import yaml
@@ -44,9 +43,10 @@ from refuseu_jax.parallel import MeshConfig
 
 
 def data_path(data: str) -> Path:
-    if data == BUNDLED:
-        return Path(str(resources.files("data_tools").joinpath("sample", "refuseu_sample.jsonl")))
-    return Path(data)
+    """`data`: a records file or directory, or "bundled" for the bundled sample."""
+    from data_tools.sample import SAMPLE_PATH, bundled_or
+
+    return Path(bundled_or(data, BUNDLED, SAMPLE_PATH))
 
 
 def split_rows(data: str, split: str = "test", languages="all", limit_per_language: int | None = None) -> list[dict]:
@@ -70,11 +70,11 @@ def split_rows(data: str, split: str = "test", languages="all", limit_per_langua
 def benign_rows(path: str, languages="all", limit_per_language: int | None = None) -> list[dict]:
     """Benign evaluation prompts as flat rows (id, lang, category "benign", style = kind, messages, prompt)."""
     from data_tools.benign import read_benign_prompts
-    from data_tools.sample import BENIGN_EVAL_PATH
+    from data_tools.sample import BENIGN_EVAL_PATH, bundled_or
 
     langs = check_languages(languages)
     rows, per_lang = [], Counter()
-    for row in read_benign_prompts(BENIGN_EVAL_PATH if path == BUNDLED else path):
+    for row in read_benign_prompts(bundled_or(path, BUNDLED, BENIGN_EVAL_PATH)):
         if row["lang"] not in langs or (limit_per_language and per_lang[row["lang"]] >= limit_per_language):
             continue
         per_lang[row["lang"]] += 1

@@ -98,9 +98,9 @@ def _write_start(unit: Unit) -> None:
     """A preset start point (random weights from the config's seed) as a checkpoint directory with its tokenizer."""
     from refuseu_jax.checkpoints.hf import save_hf
     from refuseu_jax.parallel import make_mesh
-    from refuseu_jax.train.state import load_model
+    from refuseu_jax.train.state import load_params
 
-    model_cfg, params, _, tokenizer_source = load_model(unit.config, make_mesh(unit.config.mesh))
+    model_cfg, params, _, tokenizer_source = load_params(unit.config, make_mesh(unit.config.mesh))
     save_hf(params, model_cfg, unit.directory, tokenizer_src=tokenizer_source)
 
 

@@ -5,25 +5,20 @@ from __future__ import annotations
 
 import numpy as np
 
+from data_tools.sample import BENIGN_PAIRS_PATH, SAMPLE_PATH, bundled_or
 from refuseu_jax.train import batches as B
 from refuseu_jax.train import mixture
 from refuseu_jax.train.config import TrainConfig
 
 
 def data_path(path: str) -> str:
-    if path == "sample":
-        from data_tools.sample import SAMPLE_PATH
-
-        return str(SAMPLE_PATH)
-    return path
+    """`data.path`: a records file or directory, or "sample" for the bundled sample."""
+    return str(bundled_or(path, "sample", SAMPLE_PATH))
 
 
 def benign_data_path(path: str) -> str:
-    if path == "sample":
-        from data_tools.sample import BENIGN_PAIRS_PATH
-
-        return str(BENIGN_PAIRS_PATH)
-    return path
+    """`data.benign_path`: a records file or directory, or "sample" for the bundled benign pairs."""
+    return str(bundled_or(path, "sample", BENIGN_PAIRS_PATH))
 
 
 def selected_records(cfg: TrainConfig, records=None) -> list[dict]:
@@ -65,11 +60,4 @@ def encode(cfg: TrainConfig, tokenizer, records) -> tuple[list[B.EncodedPair], B
 
 def prepare_pairs(cfg: TrainConfig, tokenizer, records=None) -> tuple[list[B.EncodedPair], B.EncodeStats]:
     return encode(cfg, tokenizer, selected_records(cfg, records))
-
-
-def pad_id_of(tokenizer) -> int:
-    for tid in (tokenizer.pad_token_id, tokenizer.eos_token_id):
-        if tid is not None:
-            return int(tid)
-    return 0  # masks come from lengths, so the pad id never matters for the loss
 

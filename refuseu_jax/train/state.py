@@ -1,6 +1,6 @@
 """Everything a DPO run trains with, built by one function: `build_state`.
 
-  load_model    HF checkpoint (or random preset) -> (ModelConfig, params on the mesh, tokenizer, source)
+  load_params   HF checkpoint (or random preset) -> (ModelConfig, params on the mesh, tokenizer, source)
   build_state   params + pairs -> TrainState: the step's spec, the optimizer, the variables the step updates
                 ({step, params, opt_state}), the reference and the shardings
 
@@ -62,8 +62,9 @@ def attention_kind(choice: str, backend: str, compute_dtype: str) -> str:
     return "cudnn" if backend == "gpu" and compute_dtype == "bfloat16" else "dense"
 
 
-def load_model(cfg: TrainConfig, mesh) -> tuple[ModelConfig, dict, Any, str | None]:
-    """(model config, parameters placed on the mesh, tokenizer, checkpoint directory or None for presets)."""
+def load_params(cfg: TrainConfig, mesh) -> tuple[ModelConfig, dict, Any, str | None]:
+    """(model config, parameter tree placed on the mesh, tokenizer, checkpoint directory or None for presets): the
+    trainer works on the parameter tree; evaluate.run.load_model gives a ready `Llama` model instead."""
     spec = cfg.model
     numerics = dict(dtype=spec.compute_dtype, param_dtype=spec.param_dtype, remat=spec.remat,
                     scan_layers=spec.scan_layers,

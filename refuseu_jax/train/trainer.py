@@ -1,7 +1,7 @@
 """DPO training of a Flax Llama on RefusEU pairs: the loop, its checkpoints, validation and logs.
 
 The pieces, in the order a run uses them:
-  load_model      HF checkpoint (or random preset) -> (ModelConfig, params on the mesh, tokenizer)  (train/state.py)
+  load_params     HF checkpoint (or random preset) -> (ModelConfig, params on the mesh, tokenizer)  (train/state.py)
   prepare_pairs   records -> filtered, tokenized pairs                                   (train/data.py, batches.py)
   build_state     params + pairs -> the step's spec, optimizer, variables, reference, shardings   (train/state.py)
   train_step      one jitted update                                                                (train/step.py)
@@ -24,16 +24,17 @@ from flax import nnx
 from data_tools.configuration import to_dict
 from data_tools.errors import UserError
 from refuseu_jax import storage
+from refuseu_jax.batching import pad_id_of
 from refuseu_jax.parallel import make_mesh, param_shardings
 from refuseu_jax.train import batches as B
 from refuseu_jax.train import hosts
 from refuseu_jax.train.checkpointing import RunCheckpoints
 from refuseu_jax.train.config import TrainConfig
-from refuseu_jax.train.data import encode, pad_id_of, prepare_pairs, training_mixture
+from refuseu_jax.train.data import encode, prepare_pairs, training_mixture
 from refuseu_jax.train.data import benign_data_path, data_path  # noqa: F401  (quickstart imports them from here)
 from refuseu_jax.train.lora import policy_params
 from refuseu_jax.train.metrics_log import MetricsLogger, progress_bar
-from refuseu_jax.train.state import build_state, load_model
+from refuseu_jax.train.state import build_state, load_params
 from refuseu_jax.train.step import graphdef_of, loss_fn, preference_loss, train_step
 
 
@@ -53,7 +54,7 @@ class DPOTrainer:
                                 f"--set slice=TYPE (or slice=null)")
         self.mesh = mesh if mesh is not None else make_mesh(cfg.mesh)
         if model is None:
-            self.model_cfg, params, self.tokenizer, self.model_source = load_model(cfg, self.mesh)
+            self.model_cfg, params, self.tokenizer, self.model_source = load_params(cfg, self.mesh)
         else:  # (ModelConfig, params) given directly
             self.model_cfg, params = model
             params = jax.device_put(params, param_shardings(self.mesh, params))

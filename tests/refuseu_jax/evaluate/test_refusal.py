@@ -169,7 +169,7 @@ def test_judgement_records_what_decided(judge):
 
 
 def test_docs_carry_the_judges_current_validation_table():
-    """docs/evaluation.md shows the table `python -m refuseu_jax.evaluate.refusal` prints for the shipped judge."""
+    """docs/evaluation.md shows the table `python -m refuseu_jax.evaluate.judge_validation` prints for the shipped judge."""
     from pathlib import Path
 
     from refuseu_jax.evaluate.report import validation_table
@@ -177,4 +177,4 @@ def test_docs_carry_the_judges_current_validation_table():
     docs = (Path(__file__).parents[3] / "docs" / "evaluation.md").read_text(encoding="utf-8")
     shown = docs.split("<!-- judge-validation-table -->\n")[1].split("<!-- /judge-validation-table -->")[0].strip()
     table = validation_table(validation_summary()).split("\n\n", 1)[1].strip()
-    assert shown == table, "regenerate the table with: python -m refuseu_jax.evaluate.refusal"
+    assert shown == table, "regenerate the table with: python -m refuseu_jax.evaluate.judge_validation"
