@@ -2,22 +2,9 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 
-from data_tools.errors import EXIT_USER_ERROR, UserError
-
-
-class UserErrorGroup(click.Group):
-    """A click group that reports `UserError` as one line on stderr with exit code 2."""
-
-    def invoke(self, ctx):
-        try:
-            return super().invoke(ctx)
-        except UserError as err:
-            click.echo(f"error: {err}", err=True)
-            sys.exit(EXIT_USER_ERROR)
+from data_tools.errors import UserErrorGroup
 
 
 @click.group(cls=UserErrorGroup)

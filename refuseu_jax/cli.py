@@ -6,8 +6,7 @@ import sys
 
 import click
 
-from data_tools.cli import UserErrorGroup
-from data_tools.errors import EXIT_USER_ERROR
+from data_tools.errors import EXIT_USER_ERROR, UserErrorGroup
 from refuseu_jax.commands.abliterate import abliterate
 from refuseu_jax.commands.evaluate import eval_command, report_command
 from refuseu_jax.commands.models import convert, models
