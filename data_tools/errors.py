@@ -23,12 +23,15 @@ class UserError(Exception):
 
 
 class UserErrorGroup(click.Group):
-    """A click group that reports `UserError` as one line on stderr with exit code 2."""
+    """A click group that reports `UserError` (and any other type in `user_errors`) as one line on stderr with exit
+    code 2."""
+
+    user_errors: tuple[type[Exception], ...] = (UserError,)
 
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
-        except UserError as err:
+        except self.user_errors as err:
             click.echo(f"error: {err}", err=True)
             sys.exit(EXIT_USER_ERROR)
 

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from data_tools.errors import EXIT_USER_ERROR, UserErrorGroup
+from data_tools.errors import EXIT_USER_ERROR, UserError, UserErrorGroup
 from refuseu_jax.commands.abliterate import abliterate
 from refuseu_jax.commands.evaluate import eval_command, report_command
 from refuseu_jax.commands.models import convert, models
@@ -23,12 +23,11 @@ class RefuseuGroup(UserErrorGroup):
     (`refuseu quickstart --examples 0`) as one line on stderr with exit code 2, instead of a traceback or click's
     usage block."""
 
+    user_errors = (UserError, ModelConfigError)
+
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
-        except ModelConfigError as err:
-            click.echo(f"error: {err}", err=True)
-            sys.exit(EXIT_USER_ERROR)
         except click.UsageError as err:
             where = err.ctx.command_path if err.ctx is not None else ctx.command_path
             click.echo(f"error: {where}: {err.format_message()}", err=True)
