@@ -22,13 +22,12 @@ PROMPTS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def chat_batch(smollm2_dir):
-    """Two chat prompts, left padded (the second is shorter), as numpy ids and mask."""
+def chat_rows(model_dir, prompts):
+    """Chat prompts with the model's template, left padded, as numpy ids and mask."""
     from transformers import AutoTokenizer
 
-    tok = AutoTokenizer.from_pretrained(smollm2_dir)
-    rows = [tok.apply_chat_template(p, add_generation_prompt=True, tokenize=False) for p in PROMPTS]
+    tok = AutoTokenizer.from_pretrained(model_dir)
+    rows = [tok.apply_chat_template(p, add_generation_prompt=True, tokenize=False) for p in prompts]
     rows = [tok.encode(r, add_special_tokens=False) for r in rows]
     width = max(map(len, rows))
     ids = np.full((len(rows), width), tok.pad_token_id)
@@ -36,6 +35,13 @@ def chat_batch(smollm2_dir):
     for i, row in enumerate(rows):
         ids[i, width - len(row):] = row
         mask[i, width - len(row):] = True
+    return ids, mask
+
+
+@pytest.fixture(scope="module")
+def chat_batch(smollm2_dir):
+    """Two chat prompts, left padded (the second is shorter), as numpy ids and mask."""
+    ids, mask = chat_rows(smollm2_dir, PROMPTS)
     assert not mask.all()  # one row really is padded
     return ids, mask
 

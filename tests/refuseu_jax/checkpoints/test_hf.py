@@ -18,28 +18,8 @@ from refuseu_jax.checkpoints import hf
 from refuseu_jax.cli import main
 from refuseu_jax.models.config import ModelConfig
 from refuseu_jax.models.llama import param_shapes
-from tests.refuseu_jax.hf_tiny import params_from_hf, tiny_hf_llama
-
-LLAMA3_ROPE = dict(rope_type="llama3", factor=8.0, low_freq_factor=1.0, high_freq_factor=4.0,
-                   original_max_position_embeddings=32)
-# GQA ratio 3, odd hidden/vocab/MLP sizes, head_dim != hidden/heads, every bias on, tied embeddings.
-ODD_GQA3 = dict(vocab_size=101, hidden_size=42, intermediate_size=71, num_hidden_layers=3, num_attention_heads=6,
-                num_key_value_heads=2, head_dim=6, attention_bias=True, mlp_bias=True, tie=True)
-
-
-def _save_tiny(tmp_path, name="tiny", dtype=torch.float32, seed=0, weight_scale=1.0, **overrides):
-    model = tiny_hf_llama(seed=seed, **overrides)
-    with torch.no_grad():  # biases start at zero; random ones make their mapping observable
-        gen = torch.Generator().manual_seed(seed + 1)
-        for pname, p in model.named_parameters():
-            if pname.endswith(".bias"):
-                p.copy_(torch.randn(p.shape, generator=gen) * 0.3)
-            elif p.dim() > 1:
-                p.mul_(weight_scale)
-    model = model.to(dtype)
-    path = tmp_path / name
-    model.save_pretrained(path)
-    return model, path
+from tests.refuseu_jax.hf_tiny import LLAMA3_ROPE, ODD_GQA3, params_from_hf
+from tests.refuseu_jax.hf_tiny import save_tiny as _save_tiny
 
 
 def _batch(vocab, b=3, t=16, seed=0):
