@@ -19,7 +19,8 @@ from flax import nnx
 
 from refuseu_jax import from_pretrained
 from refuseu_jax.checkpoints.gguf import permute_qk
-from refuseu_jax.models.llama import model_from_params
+from refuseu_jax.models.config import ModelConfigError, get_preset
+from refuseu_jax.models.llama import init_model, model_from_params
 from tests.refuseu_jax.hf_tiny import LLAMA3_ROPE, ODD_GQA3, float64_reference, save_tiny
 from tests.refuseu_jax.precision import U64, model_bound
 
@@ -182,3 +183,19 @@ def test_smollm2_logits_match_transformers_in_float64(smollm2_dir, smollm2_refer
     assert error <= bound
     assert wrong_error > WRONG_BY * bound
 
+
+
+def test_float64_needs_plain_kernels_and_jax_x64():
+    """Either missing would silently compute in float32: the fast kernels accumulate in float32, and jax without
+    x64 truncates float64 arrays. Both are one-line config errors instead."""
+    with pytest.raises(ModelConfigError, match="float64 needs key 'kernels'"):
+        get_preset("tiny").replace(dtype="float64", param_dtype="float64")
+    cfg = get_preset("tiny").replace(dtype="float64", param_dtype="float64", kernels="plain")
+    with pytest.raises(ModelConfigError, match="needs JAX x64"):
+        init_model(cfg)
+    with jax.enable_x64(True):
+        model = init_model(cfg)
+        assert model.embed.embedding[...].dtype == jnp.float64
+        # Every step of the forward in float64: no float32 value anywhere in the traced program.
+        program = str(jax.make_jaxpr(lambda ids: model(ids))(jnp.ones((1, 4), jnp.int32)))
+        assert "f64" in program and "f32" not in program
