@@ -264,7 +264,7 @@ def model_config(cfg):
 
         from refuseu_jax.checkpoints.hf import resolve_model_dir
 
-        name = PRESET_FOR_PATH.get(Path(m.path).name)
+        name = PRESET_FOR_PATH.get(Path(m.path).name.lower())
         if not Path(m.path).exists() and name is not None:
             base = get_preset(name)  # the shipped configs' placeholder paths: plan before downloading
         else:
@@ -276,7 +276,11 @@ def model_config(cfg):
 
 
 # The shipped configs name where a user puts the checkpoint; their shapes are the presets'.
-PRESET_FOR_PATH = {"llama-3.1-8b-instruct": "llama-3.1-8b", "llama-3.1-70b-instruct": "llama-3.1-70b"}
+PRESET_FOR_PATH = {
+    "llama-3.1-8b-instruct": "llama-3.1-8b", "llama-3.1-70b-instruct": "llama-3.1-70b",
+    # the paper's safety-ablated start points (configs/train/llama-3.1-{8b,70b}.yaml): Llama-3.1 shapes
+    "neuraldaredevil-8b-abliterated": "llama-3.1-8b", "llama-3.1-70b-instruct-lorablated": "llama-3.1-70b",
+}
 PLAN_BACKEND: dict = {}  # {"gpu": True} while planning for GPUs: `attention: auto` means cuDNN flash there
 
 
