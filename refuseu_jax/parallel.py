@@ -6,7 +6,8 @@ One mesh with three named axes serves every job:
   tensor  Megatron-style tensor parallelism inside each layer (heads, MLP width, vocabulary)
 
 Batches are split over ("data", "fsdp"); parameters follow `PARTITION_RULES`, a short list of
-(regex, PartitionSpec) pairs matched against the "/"-joined parameter path, first match wins.
+(regex, PartitionSpec) pairs matched against the "/"-joined parameter path, first match wins. Activations inside
+the model are pinned by `shard_activation` with logical axis names (`ACTIVATION_AXES`).
 """
 
 from __future__ import annotations
@@ -71,6 +72,47 @@ PARTITION_RULES: tuple[tuple[str, P], ...] = (
     (r"norm/scale$", P()),  # tiny: replicate
     (r"lm_head/weight$", P("tensor", "fsdp")),  # [V, H]
 )
+
+
+# Activations' logical axes -> mesh axes, the counterpart of PARTITION_RULES: rows over the data-parallel axes,
+# and the dimension the tensor axis splits in the weights (heads, MLP width, vocabulary) split likewise, so the
+# weights' tensor shards meet activations split the same way. Without these constraints XLA takes the layout of
+# the embedding table (hidden dimension over fsdp) for every activation, and every device holds the whole batch
+# (docs/tpu.md, "Activations on a mesh").
+ACTIVATION_AXES: dict[str, str | tuple[str, ...]] = {"batch": BATCH_AXES, "heads": "tensor", "mlp": "tensor",
+                                                     "vocab": "tensor"}
+
+
+def _mesh_of(x):
+    """The mesh x is traced on: the one `jax.set_mesh` declares, else the one its inputs' shardings carry into
+    jit (in the array's type); None off a mesh or on one device."""
+    mesh = jax.sharding.get_abstract_mesh()
+    if mesh.empty:
+        mesh = getattr(getattr(jax.typeof(x), "sharding", None), "mesh", None)
+    if mesh is None or mesh.empty or mesh.size == 1:
+        return None
+    return mesh
+
+
+def on_mesh(x) -> bool:
+    """Whether x is traced on a mesh of several devices (where `shard_activation` constrains)."""
+    return _mesh_of(x) is not None
+
+
+def shard_activation(x: jax.Array, *logical: str | None) -> jax.Array:
+    """x with its leading dimensions laid out by logical axis names (ACTIVATION_AXES; None: not split; the rest
+    not split), when x is traced on a mesh of several devices; x itself otherwise (one device, no mesh), so code
+    off a mesh computes exactly what it did. An axis that does not divide its dimension is left out."""
+    mesh = _mesh_of(x)
+    if mesh is None:
+        return x
+    spec = []
+    for dim, name in zip(x.shape, logical):
+        axes = ACTIVATION_AXES[name] if name is not None else ()
+        axes = tuple(a for a in ((axes,) if isinstance(axes, str) else axes) if a in mesh.axis_names)
+        size = math.prod(mesh.shape[a] for a in axes)
+        spec.append(axes if axes and size > 1 and dim % size == 0 else None)
+    return jax.lax.with_sharding_constraint(x, NamedSharding(mesh, P(*spec)))
 
 
 def path_str(path: Sequence[Any]) -> str:

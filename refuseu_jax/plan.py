@@ -423,7 +423,8 @@ def compiled_memory(cfg, devices, variant: Variant | None = None):
     step = jax.jit(train_step, static_argnums=0, donate_argnums=(1,),
                    in_shardings=(state_sh, frozen_sh, NamedSharding(mesh, P(BATCH_AXES))),
                    out_shardings=(state_sh, NamedSharding(mesh, P())))
-    return step.lower(spec, state, frozen, batch).compile().memory_analysis()
+    with jax.set_mesh(mesh):  # as the trainer traces it: activations laid out on the mesh (shard_activation)
+        return step.lower(spec, state, frozen, batch).compile().memory_analysis()
 
 
 def peak_bytes(stats) -> int:
