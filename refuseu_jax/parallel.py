@@ -13,6 +13,7 @@ the model are pinned by `shard_activation` with logical axis names (`ACTIVATION_
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import os
 import re
@@ -94,9 +95,21 @@ def _mesh_of(x):
     return mesh
 
 
-def on_mesh(x) -> bool:
+def traced_on_mesh(x) -> bool:
     """Whether x is traced on a mesh of several devices (where `shard_activation` constrains)."""
     return _mesh_of(x) is not None
+
+
+def with_mesh(mesh: Mesh, fn):
+    """fn (a jitted function) called with `mesh` declared (`jax.set_mesh`): the model's activation constraints
+    apply where it is traced. jit keys its cache on the declared mesh, so one function traced with and without
+    it never shares a compilation."""
+    @functools.wraps(fn)
+    def call(*args, **kwargs):
+        with jax.set_mesh(mesh):
+            return fn(*args, **kwargs)
+
+    return call
 
 
 def shard_activation(x: jax.Array, *logical: str | None) -> jax.Array:
