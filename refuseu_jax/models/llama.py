@@ -230,13 +230,6 @@ class Llama(nnx.Module):
             return self.embed.embedding[...]
         return self.lm_head.weight[...]
 
-    def embed_tokens(self, input_ids: jax.Array) -> jax.Array:
-        """[B, T] ids -> [B, T, H] embedding rows in the compute dtype, as `self.embed` computes them. On a mesh
-        the table is first gathered along its hidden dimension (split over fsdp, as each layer's weights are
-        gathered for use): a lookup in a table split along H keeps that split and takes every device's ids."""
-        table = shard(self.embed.embedding[...].astype(self.embed.dtype), "vocab")
-        return shard(jnp.take(table, shard(input_ids, "batch"), axis=0), "batch")
-
     def logits_from_hidden(self, h: jax.Array) -> jax.Array:
         w = self.output_embedding().astype(h.dtype)
         return jnp.einsum("bth,vh->btv", h, w, preferred_element_type=jnp.float32)
@@ -274,7 +267,7 @@ class Llama(nnx.Module):
             cos, sin = rope_cos_sin(self.cfg, default_positions(attention_mask), max_position=t)
         else:
             cos, sin = rope_cos_sin(self.cfg, positions)
-        h = self.embed_tokens(input_ids)
+        h = shard(self.embed(shard(input_ids, "batch")), "batch")
         mask = None  # the fused kernel's causal mask
         if not (right_padded and self.cfg.attention == "cudnn"):
             mask = jnp.tril(jnp.ones((t, t), dtype=bool))[None] & attention_mask[:, None, :]
