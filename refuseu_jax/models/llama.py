@@ -168,7 +168,8 @@ class DecoderLayer(nnx.Module):
         return out.reshape(b, t, -1)
 
     def mlp(self, x: jax.Array) -> jax.Array:
-        gated = get_kernels(self.kernels).swiglu(self.gate_proj(x), self.up_proj(x), x.dtype)
+        gate, up = (shard(proj(x), "batch", None, "mlp") for proj in (self.gate_proj, self.up_proj))
+        gated = get_kernels(self.kernels).swiglu(gate, up, x.dtype)
         return self.down_proj(gated).astype(x.dtype)
 
     def __call__(self, x, cos, sin, mask):
