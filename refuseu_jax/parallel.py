@@ -76,28 +76,24 @@ PARTITION_RULES: tuple[tuple[str, P], ...] = (
 
 
 # Activations' logical axes -> mesh axes, the counterpart of PARTITION_RULES: rows over the data-parallel axes,
-# and the dimension the tensor axis splits in the weights (heads, MLP width, vocabulary) split likewise, so the
-# weights' tensor shards meet activations split the same way. Without these constraints XLA takes the layout of
-# the embedding table (hidden dimension over fsdp) for every activation, and every device holds the whole batch
+# and the dimensions the tensor axis splits in the weights (heads, MLP width) split likewise, so the weights'
+# tensor shards meet activations split the same way. Without these constraints XLA takes the layout of the
+# embedding table (hidden dimension over fsdp) for every activation, and every device holds the whole batch
 # (docs/tpu.md, "Activations on a mesh").
-ACTIVATION_AXES: dict[str, str | tuple[str, ...]] = {"batch": BATCH_AXES, "heads": "tensor", "mlp": "tensor",
-                                                     "vocab": "tensor"}
+ACTIVATION_AXES: dict[str, str | tuple[str, ...]] = {"batch": BATCH_AXES, "heads": "tensor", "mlp": "tensor"}
 
 
-def _mesh_of(x):
-    """The mesh x is traced on: the one `jax.set_mesh` declares, else the one its inputs' shardings carry into
-    jit (in the array's type); None off a mesh or on one device."""
+def _declared_mesh():
+    """The mesh `jax.set_mesh` declares (`with_mesh`) if it has several devices, else None. Only a declared mesh
+    counts, not one an input's sharding happens to carry into jit: callers that declare none (the sampler, the
+    abliteration) trace exactly as before."""
     mesh = jax.sharding.get_abstract_mesh()
-    if mesh.empty:
-        mesh = getattr(getattr(jax.typeof(x), "sharding", None), "mesh", None)
-    if mesh is None or mesh.empty or mesh.size == 1:
-        return None
-    return mesh
+    return None if mesh.empty or mesh.size == 1 else mesh
 
 
-def traced_on_mesh(x) -> bool:
-    """Whether x is traced on a mesh of several devices (where `shard_activation` constrains)."""
-    return _mesh_of(x) is not None
+def mesh_declared() -> bool:
+    """Whether a mesh of several devices is declared (where `shard_activation` constrains)."""
+    return _declared_mesh() is not None
 
 
 def with_mesh(mesh: Mesh, fn):
@@ -114,9 +110,9 @@ def with_mesh(mesh: Mesh, fn):
 
 def shard_activation(x: jax.Array, *logical: str | None) -> jax.Array:
     """x with its leading dimensions laid out by logical axis names (ACTIVATION_AXES; None: not split; the rest
-    not split), when x is traced on a mesh of several devices; x itself otherwise (one device, no mesh), so code
+    not split) while a mesh of several devices is declared; x itself otherwise (one device, no mesh), so code
     off a mesh computes exactly what it did. An axis that does not divide its dimension is left out."""
-    mesh = _mesh_of(x)
+    mesh = _declared_mesh()
     if mesh is None:
         return x
     spec = []

@@ -11,6 +11,9 @@ them or loops: one parameter layout for checkpoints, sharding rules and optimize
 Matmuls, SwiGLU, the norm's scale, attention and the layer loop's slicing go through `refuseu_jax.kernels`,
 chosen by `ModelConfig.kernels`: "fast" (hand-written backward passes and CPU layouts) or "plain" (the same
 arithmetic with autodiff), which tests compare.
+
+On a declared mesh (the trainer's `parallel.with_mesh`) `shard` pins activations: rows over the data-parallel
+axes, heads and MLP width over the tensor axis, as the weights are split. Off a mesh it returns its input.
 """
 
 from __future__ import annotations
