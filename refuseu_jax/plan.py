@@ -12,7 +12,8 @@ reference):
                 of one device's micro-batch, heads and MLP width split over the tensor axis as the model's
                 activation constraints split them (jax's saved-residual analysis: no memory is allocated), plus the
                 largest working set inside the backward pass: a rematerialised layer's own residuals, the dense
-                attention's score-sized float32 buffers (scores, their gradient, the softmax product) and the
+                attention's score-sized float32 buffers (the scores' gradient; without remat the saved
+                probabilities; on one CPU device the gradient's transposed copy, `cpu_layouts`) and the
                 log-prob head's [tokens, chunk] float32 logits and their gradient
   gathered      with fsdp > 1, one layer's weights all-gathered in the compute dtype, twice (this layer's and the
                 next one's, which XLA prefetches), and the output embedding for the log-prob head
