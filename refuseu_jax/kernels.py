@@ -27,6 +27,8 @@ import numpy as np
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
+from refuseu_jax.parallel import mesh_declared
+
 MASK_VALUE = -0.7 * float(np.finfo(np.float32).max)  # finite, so fully masked (padding) rows give no NaN
 
 
@@ -43,8 +45,10 @@ def accumulation_dtype(dtype):
 # ---- layouts and products -----------------------------------------------------------------------------------------
 def row_major(x: jax.Array) -> jax.Array:
     """x materialised row-major on CPU (a no-op elsewhere): XLA folds a transpose that feeds a matmul into the
-    operand's layout, which XLA:CPU's bfloat16 matmul does not take (it widens both operands to float32)."""
-    if jax.default_backend() != "cpu":
+    operand's layout, which XLA:CPU's bfloat16 matmul does not take (it widens both operands to float32).
+    Also a no-op while a mesh is declared (fake CPU devices): the partitioner cannot see through a layout
+    constraint and gathers its whole operand, the batch of every device, onto each."""
+    if jax.default_backend() != "cpu" or mesh_declared():
         return x
     from jax.experimental.layout import Layout, with_layout_constraint  # CPU-only; moves between jax releases
 

@@ -12,6 +12,9 @@ them or loops: one parameter layout for checkpoints, sharding rules and optimize
 Matmuls, SwiGLU, the norm's scale, attention and the layer loop's slicing go through `refuseu_jax.kernels`,
 chosen by `ModelConfig.kernels`: "fast" (hand-written backward passes and CPU layouts) or "plain" (the same
 arithmetic with autodiff), which tests compare.
+
+On a declared mesh (the trainer's `parallel.with_mesh`) `shard` pins activations: rows over the data-parallel
+axes, heads and MLP width over the tensor axis, as the weights are split. Off a mesh it returns its input.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from flax import nnx
 from refuseu_jax.kernels import accumulation_dtype
 from refuseu_jax.kernels import get as get_kernels
 from refuseu_jax.models.config import ModelConfig, ModelConfigError
+from refuseu_jax.parallel import shard_activation as shard
 
 
 # ---- RMSNorm ------------------------------------------------------------------------------------------------------
@@ -174,18 +178,19 @@ class DecoderLayer(nnx.Module):
         return out.reshape(b, t, -1)
 
     def mlp(self, x: jax.Array) -> jax.Array:
-        gated = get_kernels(self.kernels).swiglu(self.gate_proj(x), self.up_proj(x), x.dtype)
+        gate, up = (shard(proj(x), "batch", None, "mlp") for proj in (self.gate_proj, self.up_proj))
+        gated = get_kernels(self.kernels).swiglu(gate, up, x.dtype)
         return self.down_proj(gated).astype(x.dtype)
 
     def __call__(self, x, cos, sin, mask):
         """mask [B, T, S] bool for the dense attention; None: right-padded rows, causal attention by the fused
         kernel (`attend_causal`)."""
-        q, k, v = self.qkv(self.attn_norm(x))
+        q, k, v = (shard(a, "batch", None, "heads") for a in self.qkv(self.attn_norm(x)))
         if mask is None:
             attended = self.attend_causal(rope_heads(q, cos, sin), rope_heads(k, cos, sin), v)
         else:
-            attended = self.attend(q, k, v, mask, rope=(cos, sin))
-        x = x + self.o_proj(attended).astype(x.dtype)
+            attended = self.attend(q, k, v, shard(mask, "batch"), rope=(cos, sin))
+        x = shard(x + self.o_proj(shard(attended, "batch", None, "heads")).astype(x.dtype), "batch")
         return x + self.mlp(self.mlp_norm(x))
 
     def decode(self, x, cos, sin, mask, k_cache, v_cache, write_index):
@@ -276,16 +281,16 @@ class Llama(nnx.Module):
             cos, sin = rope_cos_sin(self.cfg, default_positions(attention_mask), max_position=t)
         else:
             cos, sin = rope_cos_sin(self.cfg, positions)
-        h = self.embed(input_ids)
+        h = shard(self.embed(shard(input_ids, "batch")), "batch")
         mask = None  # the fused kernel's causal mask
         if not (right_padded and self.cfg.attention == "cudnn"):
             mask = jnp.tril(jnp.ones((t, t), dtype=bool))[None] & attention_mask[:, None, :]
 
         def apply_layer(layer, h, _):
-            return layer(h, cos, sin, mask), None
+            return shard(layer(h, cos, sin, mask), "batch"), None
 
         h, _ = self._run_layers(h, apply_layer)
-        return self.final_norm(h)
+        return shard(self.final_norm(h), "batch")
 
     def __call__(self, input_ids, attention_mask=None, positions=None) -> jax.Array:
         """Logits [B, T, V] in float32 (float64 for float64 compute)."""

@@ -37,7 +37,7 @@ from data_tools.errors import UserError
 from refuseu_jax import kernels, storage
 from refuseu_jax.models.config import ModelConfig, get_preset
 from refuseu_jax.models.llama import abstract_model, init_model
-from refuseu_jax.parallel import BATCH_AXES, PARTITION_RULES, make_mesh, param_shardings
+from refuseu_jax.parallel import BATCH_AXES, PARTITION_RULES, make_mesh, param_shardings, with_mesh
 from refuseu_jax.train import batches as B
 from refuseu_jax.train import hosts
 from refuseu_jax.train import mixture
@@ -511,15 +511,15 @@ class DPOTrainer:
         if self._step_fn is None:
             state_sh = self._state_shardings(self.state)
             frozen_sh = None if self.frozen is None else frozen_shardings(self.mesh, self.frozen)
-            self._step_fn = functools.partial(jax.jit(
+            self._step_fn = functools.partial(with_mesh(self.mesh, jax.jit(
                 train_step, static_argnums=0, donate_argnums=(1,),
                 in_shardings=(state_sh, frozen_sh, self.batch_sharding),
-                out_shardings=(state_sh, NamedSharding(self.mesh, P()))), self.spec)
+                out_shardings=(state_sh, NamedSharding(self.mesh, P())))), self.spec)
         return self._step_fn
 
     def loss_and_grads(self, host_batch: dict):
         """(loss, metrics, grads) for one host batch without updating anything (parity tests, debugging)."""
-        fn = jax.jit(jax.value_and_grad(loss_fn, argnums=1, has_aux=True), static_argnums=0)
+        fn = with_mesh(self.mesh, jax.jit(jax.value_and_grad(loss_fn, argnums=1, has_aux=True), static_argnums=0))
         (loss, metrics), grads = fn(self.spec, self.state["params"], self.frozen, self._to_device(host_batch))
         return loss, metrics, grads
 
@@ -551,8 +551,8 @@ class DPOTrainer:
             return np.asarray(hosts.from_process_0(saved if saved is not None else np.zeros(shape, np.float32)))
         chunk = self.cfg.dpo.logprob_chunk
         model_cfg = self.model_cfg
-        fn = jax.jit(lambda p, b: sequence_stats(model_cfg, p, b, chunk)["logps"],
-                     out_shardings=NamedSharding(self.mesh, P()))
+        fn = with_mesh(self.mesh, jax.jit(lambda p, b: sequence_stats(model_cfg, p, b, chunk)["logps"],
+                                          out_shardings=NamedSharding(self.mesh, P())))
         bs, out = self.cfg.batch_size, []
         n_proc, rank = jax.process_count(), jax.process_index()
         for start in range(0, len(self.pairs), bs):
@@ -581,9 +581,9 @@ class DPOTrainer:
                 params = merge_lora(self.frozen, params, self.cfg.lora.alpha / self.cfg.lora.rank)
         if self._stats_fn is None:
             model_cfg, chunk = self.model_cfg, self.cfg.dpo.logprob_chunk
-            self._stats_fn = jax.jit(lambda p, b: {k: v for k, v in sequence_stats(model_cfg, p, b, chunk).items()
-                                                   if k != "logit_sums"},
-                                     out_shardings=NamedSharding(self.mesh, P()))
+            self._stats_fn = with_mesh(self.mesh, jax.jit(
+                lambda p, b: {k: v for k, v in sequence_stats(model_cfg, p, b, chunk).items() if k != "logit_sums"},
+                out_shardings=NamedSharding(self.mesh, P())))
         bs, n_proc, rank = self.cfg.batch_size, jax.process_count(), jax.process_index()
         seq_len = B.padded_length(pairs, self.cfg.data.max_length, self.cfg.data.pad_multiple)
         out = []
@@ -736,7 +736,7 @@ class DPOTrainer:
             stats = sequence_stats(spec.model, policy, batch, chunk)
             return stats["logps"], stats["lengths"], sequence_stats(spec.model, frozen, batch, chunk)["logps"]
 
-        fn = jax.jit(both, out_shardings=NamedSharding(self.mesh, P()))
+        fn = with_mesh(self.mesh, jax.jit(both, out_shardings=NamedSharding(self.mesh, P())))
         bs, n_proc, rank = self.cfg.batch_size, jax.process_count(), jax.process_index()
         outs = []
         for start in range(0, len(pairs), bs):
