@@ -27,6 +27,8 @@ import numpy as np
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
+from refuseu_jax.parallel import mesh_declared
+
 MASK_VALUE = -0.7 * float(np.finfo(np.float32).max)  # finite, so fully masked (padding) rows give no NaN
 
 
@@ -34,11 +36,19 @@ def _is_float(x) -> bool:
     return jnp.issubdtype(x.dtype, jnp.floating)
 
 
+def accumulation_dtype(dtype):
+    """float32, what every product accumulates in, or float64 for float64 operands: the plain kernels then run
+    wholly in float64 (parity tests under JAX x64; the fast kernels accumulate in float32 by construction)."""
+    return jnp.promote_types(dtype, jnp.float32)
+
+
 # ---- layouts and products -----------------------------------------------------------------------------------------
 def row_major(x: jax.Array) -> jax.Array:
     """x materialised row-major on CPU (a no-op elsewhere): XLA folds a transpose that feeds a matmul into the
-    operand's layout, which XLA:CPU's bfloat16 matmul does not take (it widens both operands to float32)."""
-    if jax.default_backend() != "cpu":
+    operand's layout, which XLA:CPU's bfloat16 matmul does not take (it widens both operands to float32).
+    Also a no-op while a mesh is declared (fake CPU devices): the partitioner cannot see through a layout
+    constraint and gathers its whole operand, the batch of every device, onto each."""
+    if jax.default_backend() != "cpu" or mesh_declared():
         return x
     from jax.experimental.layout import Layout, with_layout_constraint  # CPU-only; moves between jax releases
 
@@ -106,7 +116,7 @@ def linear(x: jax.Array, w: jax.Array) -> jax.Array:
 
 
 def linear_reference(x, w):
-    return jnp.einsum("...i,oi->...o", x, w, preferred_element_type=jnp.float32)
+    return jnp.einsum("...i,oi->...o", x, w, preferred_element_type=accumulation_dtype(x.dtype))
 
 
 def linear_in_out(x: jax.Array, w: jax.Array) -> jax.Array:
@@ -146,7 +156,8 @@ swiglu.defvjp(_swiglu_fwd, _swiglu_bwd)
 
 
 def swiglu_reference(gate, up, dtype):
-    return (jax.nn.silu(gate.astype(jnp.float32)) * up.astype(jnp.float32)).astype(dtype)
+    wide = accumulation_dtype(dtype)
+    return (jax.nn.silu(gate.astype(wide)) * up.astype(wide)).astype(dtype)
 
 
 @jax.custom_vjp
@@ -239,9 +250,10 @@ def attention_reference(q, k, v, mask, rope=None):
     b, t, h, d = q.shape
     kv = k.shape[2]
     q = q.reshape(b, t, kv, h // kv, d)
-    scores = jnp.einsum("btkgd,bskd->bkgts", q, k, preferred_element_type=jnp.float32) / math.sqrt(d)
+    wide = accumulation_dtype(q.dtype)
+    scores = jnp.einsum("btkgd,bskd->bkgts", q, k, preferred_element_type=wide) / math.sqrt(d)
     probs = jax.nn.softmax(jnp.where(mask[:, None, None], scores, MASK_VALUE), axis=-1).astype(v.dtype)
-    out = jnp.einsum("bkgts,bskd->btkgd", probs, v, preferred_element_type=jnp.float32)
+    out = jnp.einsum("bkgts,bskd->btkgd", probs, v, preferred_element_type=wide)
     return out.reshape(b, t, h, d).astype(q.dtype)
 
 

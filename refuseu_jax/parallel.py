@@ -6,12 +6,14 @@ One mesh with three named axes serves every job:
   tensor  Megatron-style tensor parallelism inside each layer (heads, MLP width, vocabulary)
 
 Batches are split over ("data", "fsdp"); parameters follow `PARTITION_RULES`, a short list of
-(regex, PartitionSpec) pairs matched against the "/"-joined parameter path, first match wins.
+(regex, PartitionSpec) pairs matched against the "/"-joined parameter path, first match wins. Activations inside
+the model are pinned by `shard_activation` with logical axis names (`ACTIVATION_AXES`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import os
 import re
@@ -71,6 +73,55 @@ PARTITION_RULES: tuple[tuple[str, P], ...] = (
     (r"norm/scale$", P()),  # tiny: replicate
     (r"lm_head/weight$", P("tensor", "fsdp")),  # [V, H]
 )
+
+
+# Activations' logical axes -> mesh axes, the counterpart of PARTITION_RULES: rows over the data-parallel axes,
+# and the dimensions the tensor axis splits in the weights (heads, MLP width) split likewise, so the weights'
+# tensor shards meet activations split the same way. Without these constraints XLA takes the layout of the
+# embedding table (hidden dimension over fsdp) for every activation, and every device holds the whole batch
+# (docs/tpu.md, "Activations on a mesh").
+ACTIVATION_AXES: dict[str, str | tuple[str, ...]] = {"batch": BATCH_AXES, "heads": "tensor", "mlp": "tensor"}
+
+
+def _declared_mesh():
+    """The mesh `jax.set_mesh` declares (`with_mesh`) if it has several devices, else None. Only a declared mesh
+    counts, not one an input's sharding happens to carry into jit: callers that declare none (the sampler, the
+    abliteration) trace exactly as before."""
+    mesh = jax.sharding.get_abstract_mesh()
+    return None if mesh.empty or mesh.size == 1 else mesh
+
+
+def mesh_declared() -> bool:
+    """Whether a mesh of several devices is declared (where `shard_activation` constrains)."""
+    return _declared_mesh() is not None
+
+
+def with_mesh(mesh: Mesh, fn):
+    """fn (a jitted function) called with `mesh` declared (`jax.set_mesh`): the model's activation constraints
+    apply where it is traced. jit keys its cache on the declared mesh, so one function traced with and without
+    it never shares a compilation."""
+    @functools.wraps(fn)
+    def call(*args, **kwargs):
+        with jax.set_mesh(mesh):
+            return fn(*args, **kwargs)
+
+    return call
+
+
+def shard_activation(x: jax.Array, *logical: str | None) -> jax.Array:
+    """x with its leading dimensions laid out by logical axis names (ACTIVATION_AXES; None: not split; the rest
+    not split) while a mesh of several devices is declared; x itself otherwise (one device, no mesh), so code
+    off a mesh computes exactly what it did. An axis that does not divide its dimension is left out."""
+    mesh = _declared_mesh()
+    if mesh is None:
+        return x
+    spec = []
+    for dim, name in zip(x.shape, logical):
+        axes = ACTIVATION_AXES[name] if name is not None else ()
+        axes = tuple(a for a in ((axes,) if isinstance(axes, str) else axes) if a in mesh.axis_names)
+        size = math.prod(mesh.shape[a] for a in axes)
+        spec.append(axes if axes and size > 1 and dim % size == 0 else None)
+    return jax.lax.with_sharding_constraint(x, NamedSharding(mesh, P(*spec)))
 
 
 def path_str(path: Sequence[Any]) -> str:

@@ -9,9 +9,11 @@ reference):
   weight copies residuals computed from the weights alone (the rolled loop's compute-dtype copy of the stacked
                 layers), laid out like the weights
   activations   what autodiff keeps for the backward pass, traced from the model's own code on abstract arrays
-                of one device's micro-batch (jax's saved-residual analysis: no memory is allocated), plus the
+                of one device's micro-batch, heads and MLP width split over the tensor axis as the model's
+                activation constraints split them (jax's saved-residual analysis: no memory is allocated), plus the
                 largest working set inside the backward pass: a rematerialised layer's own residuals, the dense
-                attention's score-sized float32 buffers (scores, their gradient, the softmax product) and the
+                attention's score-sized float32 buffers (the scores' gradient; without remat the saved
+                probabilities; on one CPU device the gradient's transposed copy, `cpu_layouts`) and the
                 log-prob head's [tokens, chunk] float32 logits and their gradient
   gathered      with fsdp > 1, one layer's weights all-gathered in the compute dtype, twice (this layer's and the
                 next one's, which XLA prefetches), and the output embedding for the log-prob head
@@ -197,8 +199,9 @@ def _residual_split(model_cfg, rows, seq, variant, chunk, targets) -> tuple[int,
     return max(2 * one - two, 0), two - one
 
 
-def estimate(cfg, target_devices: int, variant: Variant) -> Estimate:
-    """Bytes per device of `cfg` (TrainConfig) with `variant` on `target_devices` devices."""
+def estimate(cfg, target_devices: int, variant: Variant, *, cpu_layouts: bool = False) -> Estimate:
+    """Bytes per device of `cfg` (TrainConfig) with `variant` on `target_devices` devices. cpu_layouts: count
+    the transposed score copy XLA:CPU gets from `kernels.row_major` on one device (the checks on this CPU)."""
     from refuseu_jax.models.llama import param_shapes
     from refuseu_jax.parallel import PARTITION_RULES
     from refuseu_jax.train.lora import LORA_RULES
@@ -230,17 +233,20 @@ def estimate(cfg, target_devices: int, variant: Variant) -> Estimate:
     rows = max(2 * micro_pairs // shards, 2)
     chunk = min(cfg.dpo.logprob_chunk, model_cfg.vocab_size)
     targets = tuple(cfg.lora.targets)
-    weights_copy, saved = _residual_split(model_cfg, rows, seq, variant, chunk, targets)
+    local = per_device_model(model_cfg, tensor)
+    weights_copy, saved = _residual_split(local, rows, seq, variant, chunk, targets)
     # Residuals computed from the weights alone (the compute-dtype copy of the stacked layers that the rolled
     # loop casts once) are laid out like the weights; the rest scales with this device's rows.
-    parts["weight copies"] = weights_copy // (fsdp * tensor)
+    parts["weight copies"] = weights_copy // fsdp
     working = 0
     tokens = rows * seq
     if variant.remat:  # the layer being differentiated is recomputed with all its residuals
-        _, full = _residual_split(model_cfg.replace(remat=False), rows, seq, variant, chunk, targets)
+        _, full = _residual_split(local.replace(remat=False), rows, seq, variant, chunk, targets)
         working += (full - saved) // model_cfg.num_layers
     if model_cfg.attention == "dense":
-        score_buffers = 2 if variant.remat else 3  # with remat the recomputed probabilities are one of them
+        # The scores' gradient, and without remat the saved probabilities; on one CPU device also the gradient's
+        # transposed copy for the key-gradient product (kernels.row_major, a no-op on accelerators and meshes).
+        score_buffers = (1 if variant.remat else 2) + (1 if cpu_layouts and target_devices == 1 else 0)
         working += score_buffers * rows * model_cfg.num_heads * seq * seq * 4 // tensor
     working += 2 * tokens * chunk * 4 // tensor  # the head's float32 logits chunk and its gradient
     parts["activations"] = saved + working
@@ -251,6 +257,19 @@ def estimate(cfg, target_devices: int, variant: Variant) -> Estimate:
         head = model_cfg.vocab_size * model_cfg.hidden_size * cbytes // tensor
         parts["gathered weights"] = 2 * one_layer + head
     return Estimate(variant, (data, fsdp, tensor), 2 * micro_pairs / shards / 2, seq, parts)
+
+
+def per_device_model(model_cfg, tensor: int):
+    """The model whose activations one device holds when the tensor axis splits heads and MLP width (as the
+    model's activation constraints do, parallel.ACTIVATION_AXES): a width that does not divide stays whole, and
+    the residual stream [tokens, hidden] is whole on every device of a tensor group."""
+    changes = {}
+    if tensor > 1 and model_cfg.num_heads % tensor == 0 and model_cfg.num_kv_heads % tensor == 0:
+        changes.update(num_heads=model_cfg.num_heads // tensor, num_kv_heads=model_cfg.num_kv_heads // tensor,
+                       head_dim=model_cfg.head_dim)
+    if tensor > 1 and model_cfg.intermediate_size % tensor == 0:
+        changes["intermediate_size"] = model_cfg.intermediate_size // tensor
+    return model_cfg.replace(**changes) if changes else model_cfg
 
 
 def model_config(cfg):
@@ -265,7 +284,7 @@ def model_config(cfg):
 
         from refuseu_jax.checkpoints.hf import resolve_model_dir
 
-        name = PRESET_FOR_PATH.get(Path(m.path).name)
+        name = PRESET_FOR_PATH.get(Path(m.path).name.lower())
         if not Path(m.path).exists() and name is not None:
             base = get_preset(name)  # the shipped configs' placeholder paths: plan before downloading
         else:
@@ -277,7 +296,11 @@ def model_config(cfg):
 
 
 # The shipped configs name where a user puts the checkpoint; their shapes are the presets'.
-PRESET_FOR_PATH = {"llama-3.1-8b-instruct": "llama-3.1-8b", "llama-3.1-70b-instruct": "llama-3.1-70b"}
+PRESET_FOR_PATH = {
+    "llama-3.1-8b-instruct": "llama-3.1-8b", "llama-3.1-70b-instruct": "llama-3.1-70b",
+    # the paper's safety-ablated start points (configs/train/llama-3.1-{8b,70b}.yaml): Llama-3.1 shapes
+    "neuraldaredevil-8b-abliterated": "llama-3.1-8b", "llama-3.1-70b-instruct-lorablated": "llama-3.1-70b",
+}
 PLAN_BACKEND: dict = {}  # {"gpu": True} while planning for GPUs: `attention: auto` means cuDNN flash there
 
 
@@ -423,7 +446,8 @@ def compiled_memory(cfg, devices, variant: Variant | None = None):
     step = jax.jit(train_step, static_argnums=0, donate_argnums=(1,),
                    in_shardings=(state_sh, frozen_sh, batch_sharding(mesh)),
                    out_shardings=(state_sh, replicated(mesh)))
-    return step.lower(spec, state, frozen, batch).compile().memory_analysis()
+    with jax.set_mesh(mesh):  # as the trainer traces it: activations laid out on the mesh (shard_activation)
+        return step.lower(spec, state, frozen, batch).compile().memory_analysis()
 
 
 def peak_bytes(stats) -> int:

@@ -19,7 +19,7 @@ from refuseu_jax.quickstart import COMPARE_CONFIG, QUICKSTART_CONFIG
                    "start, same steps; per-language table and transfer plot.")
 @click.option("--max-new-tokens", type=click.IntRange(8, 512), default=48, show_default=True,
               help="Greedy reply length in the evaluation.")
-@click.option("--eval-per-language", type=click.IntRange(1, None), default=12, show_default=True,
+@click.option("--eval-per-language", type=click.IntRange(1, None), default=10, show_default=True,
               help="Harmful test prompts and harmless prompts evaluated per language.")
 def quickstart(config, overrides, examples, compare, max_new_tokens, eval_per_language):
     """The main job on the embedded default: prepare SmolLM2-135M-Instruct, DPO on the bundled 12-language

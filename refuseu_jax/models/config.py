@@ -14,7 +14,9 @@ from typing import Any
 
 SUPPORTED_ARCHITECTURES = ("LlamaForCausalLM",)
 SUPPORTED_ROPE_TYPES = ("default", "linear", "llama3")
-DTYPES = ("float32", "bfloat16", "float16")
+# float64 is for parity tests (needs JAX x64 and `kernels: plain`): the weight mapping checked against
+# transformers' float64 forward, where rounding leaves ~1e-12 and a mapping error O(1).
+DTYPES = ("float32", "bfloat16", "float16", "float64")
 ATTENTION = ("dense", "cudnn")
 KERNELS = ("fast", "plain")
 
@@ -100,6 +102,10 @@ class ModelConfig:
             if getattr(self, key) not in DTYPES:
                 raise ModelConfigError(f"model config: key '{key}' must be one of {', '.join(DTYPES)}, "
                                        f"got {getattr(self, key)!r}")
+        if "float64" in (self.dtype, self.param_dtype) and self.kernels != "plain":
+            # The fast kernels accumulate in float32 by construction; the plain ones follow their operands.
+            raise ModelConfigError("model config: float64 needs key 'kernels' set to 'plain' "
+                                   f"(got {self.kernels!r})")
         if self.attention not in ATTENTION:
             raise ModelConfigError(f"model config: key 'attention' must be one of {', '.join(ATTENTION)}, "
                                    f"got {self.attention!r}")

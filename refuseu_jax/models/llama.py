@@ -3,7 +3,8 @@ SwiGLU MLP, tied or untied embeddings, optional biases, a padding-aware mask and
 
 Numerics follow transformers' LlamaForCausalLM: RMSNorm in float32 then cast back before the scale, softmax in
 float32, RoPE in the rotate-half layout, inverse frequencies computed in float32. Low-precision compute
-accumulates every matmul in float32.
+accumulates every matmul in float32. Float64 compute (parity tests under JAX x64, with the plain kernels) does
+all of that in float64 instead (`accumulation_dtype`).
 
 Layers are stored stacked on a leading axis (one array per weight for all layers), whether compute scans over
 them or loops: one parameter layout for checkpoints, sharding rules and optimizers (see `param_shapes`).
@@ -11,6 +12,9 @@ them or loops: one parameter layout for checkpoints, sharding rules and optimize
 Matmuls, SwiGLU, the norm's scale, attention and the layer loop's slicing go through `refuseu_jax.kernels`,
 chosen by `ModelConfig.kernels`: "fast" (hand-written backward passes and CPU layouts) or "plain" (the same
 arithmetic with autodiff), which tests compare.
+
+On a declared mesh (the trainer's `parallel.with_mesh`) `shard` pins activations: rows over the data-parallel
+axes, heads and MLP width over the tensor axis, as the weights are split. Off a mesh it returns its input.
 """
 
 from __future__ import annotations
@@ -23,8 +27,10 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
+from refuseu_jax.kernels import accumulation_dtype
 from refuseu_jax.kernels import get as get_kernels
 from refuseu_jax.models.config import ModelConfig, ModelConfigError
+from refuseu_jax.parallel import shard_activation as shard
 
 
 # ---- RMSNorm ------------------------------------------------------------------------------------------------------
@@ -35,20 +41,25 @@ class RMSNorm(nnx.Module):
         self.kernels = kernels
 
     def __call__(self, x: jax.Array) -> jax.Array:
-        x32 = x.astype(jnp.float32)
+        x32 = x.astype(accumulation_dtype(x.dtype))
         normed = x32 * jax.lax.rsqrt(jnp.mean(x32 * x32, axis=-1, keepdims=True) + self.eps)
         return get_kernels(self.kernels).scale_features(normed.astype(x.dtype), self.scale[...].astype(x.dtype))
 
 
 # ---- rotary position embedding ------------------------------------------------------------------------------------
+def _rope_dtype(cfg: ModelConfig):
+    return np.dtype(accumulation_dtype(cfg.dtype))  # float32, or float64 for float64 compute
+
+
 def rope_inv_freq(cfg: ModelConfig) -> np.ndarray:
-    """Inverse frequencies [head_dim // 2], float32, with the configured scaling applied."""
-    dim = cfg.head_dim
-    inv_freq = (1.0 / (cfg.rope_theta ** (np.arange(0, dim, 2, dtype=np.int64).astype(np.float32) / dim)))
-    inv_freq = inv_freq.astype(np.float32)
+    """Inverse frequencies [head_dim // 2], float32 (float64 for float64 compute), with the configured scaling
+    applied."""
+    dim, dtype = cfg.head_dim, _rope_dtype(cfg)
+    inv_freq = (1.0 / (cfg.rope_theta ** (np.arange(0, dim, 2, dtype=np.int64).astype(dtype) / dim)))
+    inv_freq = inv_freq.astype(dtype)
     rs = cfg.rope_scaling
     if rs.rope_type == "linear":
-        return (inv_freq / rs.factor).astype(np.float32)
+        return (inv_freq / rs.factor).astype(dtype)
     if rs.rope_type == "llama3":
         low_wavelen = rs.original_max_position_embeddings / rs.low_freq_factor
         high_wavelen = rs.original_max_position_embeddings / rs.high_freq_factor
@@ -60,24 +71,24 @@ def rope_inv_freq(cfg: ModelConfig) -> np.ndarray:
             rs.high_freq_factor - rs.low_freq_factor)
         blended = (1 - smooth) * scaled / rs.factor + smooth * scaled
         medium = (wavelen >= high_wavelen) & (wavelen <= low_wavelen)
-        return np.where(medium, blended, scaled).astype(np.float32)
+        return np.where(medium, blended, scaled).astype(dtype)
     return inv_freq
 
 
 def rope_cos_sin(cfg: ModelConfig, positions: jax.Array, max_position: int | None = None):
-    """cos, sin of shape [B, T, head_dim] (float32) for integer positions [B, T].
+    """cos, sin of shape [B, T, head_dim] (float32; float64 for float64 compute) for integer positions [B, T].
 
     With `max_position` (a bound the caller guarantees: positions < max_position) they are looked up in a table
     computed here in numpy, a constant that XLA cannot fuse into (and re-evaluate in) every rotation that reads
     it. Without a bound they are computed in the graph."""
-    inv_freq = rope_inv_freq(cfg)
+    inv_freq, dtype = rope_inv_freq(cfg), _rope_dtype(cfg)
     if max_position is not None:
-        freqs = np.arange(max_position, dtype=np.float32)[:, None] * inv_freq  # [P, D/2], float32 as below
+        freqs = np.arange(max_position, dtype=dtype)[:, None] * inv_freq  # [P, D/2], the dtype used below
         # cos/sin of those float32 angles in float64, then rounded: numpy's float32 cos is a few ulp off.
         emb = np.concatenate([freqs, freqs], axis=-1).astype(np.float64)
-        cos, sin = (jnp.asarray(f(emb).astype(np.float32)) for f in (np.cos, np.sin))
+        cos, sin = (jnp.asarray(f(emb).astype(dtype)) for f in (np.cos, np.sin))
         return cos[positions], sin[positions]
-    freqs = positions.astype(jnp.float32)[..., None] * jnp.asarray(inv_freq)  # [B, T, D/2]
+    freqs = positions.astype(dtype)[..., None] * jnp.asarray(inv_freq)  # [B, T, D/2]
     emb = jnp.concatenate([freqs, freqs], axis=-1)
     return jnp.cos(emb), jnp.sin(emb)
 
@@ -86,7 +97,7 @@ def apply_rope(x: jax.Array, cos: jax.Array, sin: jax.Array) -> jax.Array:
     """x [..., D] rotated in the rotate-half layout (first half paired with second half), in float32; cos and
     sin [..., D] broadcast against x."""
     half = x.shape[-1] // 2
-    x32 = x.astype(jnp.float32)
+    x32 = x.astype(accumulation_dtype(x.dtype))
     rotated = jnp.concatenate([-x32[..., half:], x32[..., :half]], axis=-1)
     return (x32 * cos + rotated * sin).astype(x.dtype)
 
@@ -167,18 +178,19 @@ class DecoderLayer(nnx.Module):
         return out.reshape(b, t, -1)
 
     def mlp(self, x: jax.Array) -> jax.Array:
-        gated = get_kernels(self.kernels).swiglu(self.gate_proj(x), self.up_proj(x), x.dtype)
+        gate, up = (shard(proj(x), "batch", None, "mlp") for proj in (self.gate_proj, self.up_proj))
+        gated = get_kernels(self.kernels).swiglu(gate, up, x.dtype)
         return self.down_proj(gated).astype(x.dtype)
 
     def __call__(self, x, cos, sin, mask):
         """mask [B, T, S] bool for the dense attention; None: right-padded rows, causal attention by the fused
         kernel (`attend_causal`)."""
-        q, k, v = self.qkv(self.attn_norm(x))
+        q, k, v = (shard(a, "batch", None, "heads") for a in self.qkv(self.attn_norm(x)))
         if mask is None:
             attended = self.attend_causal(rope_heads(q, cos, sin), rope_heads(k, cos, sin), v)
         else:
-            attended = self.attend(q, k, v, mask, rope=(cos, sin))
-        x = x + self.o_proj(attended).astype(x.dtype)
+            attended = self.attend(q, k, v, shard(mask, "batch"), rope=(cos, sin))
+        x = shard(x + self.o_proj(shard(attended, "batch", None, "heads")).astype(x.dtype), "batch")
         return x + self.mlp(self.mlp_norm(x))
 
     def decode(self, x, cos, sin, mask, k_cache, v_cache, write_index):
@@ -205,6 +217,9 @@ def default_positions(attention_mask: jax.Array) -> jax.Array:
 
 class Llama(nnx.Module):
     def __init__(self, cfg: ModelConfig, *, rngs: nnx.Rngs):
+        if "float64" in (cfg.dtype, cfg.param_dtype) and not jax.config.x64_enabled:
+            # Without x64, jax silently truncates float64 to float32: the parity it is for would prove nothing.
+            raise ModelConfigError("model config: float64 needs JAX x64 (run under `with jax.enable_x64(True):`)")
         self.cfg = cfg
         dtype, pdtype = jnp.dtype(cfg.dtype), jnp.dtype(cfg.param_dtype)
         self.embed = nnx.Embed(cfg.vocab_size, cfg.hidden_size, dtype=dtype, param_dtype=pdtype,
@@ -231,7 +246,7 @@ class Llama(nnx.Module):
 
     def logits_from_hidden(self, h: jax.Array) -> jax.Array:
         w = self.output_embedding().astype(h.dtype)
-        return jnp.einsum("bth,vh->btv", h, w, preferred_element_type=jnp.float32)
+        return jnp.einsum("bth,vh->btv", h, w, preferred_element_type=accumulation_dtype(h.dtype))
 
     def _run_layers(self, h, carry_fn, extra_xs=None):
         """Apply all layers: carry_fn(layer, h, extra) -> (h, extra_out), as a rolled scan (`scan_layers`) or
@@ -266,19 +281,19 @@ class Llama(nnx.Module):
             cos, sin = rope_cos_sin(self.cfg, default_positions(attention_mask), max_position=t)
         else:
             cos, sin = rope_cos_sin(self.cfg, positions)
-        h = self.embed(input_ids)
+        h = shard(self.embed(shard(input_ids, "batch")), "batch")
         mask = None  # the fused kernel's causal mask
         if not (right_padded and self.cfg.attention == "cudnn"):
             mask = jnp.tril(jnp.ones((t, t), dtype=bool))[None] & attention_mask[:, None, :]
 
         def apply_layer(layer, h, _):
-            return layer(h, cos, sin, mask), None
+            return shard(layer(h, cos, sin, mask), "batch"), None
 
         h, _ = self._run_layers(h, apply_layer)
-        return self.final_norm(h)
+        return shard(self.final_norm(h), "batch")
 
     def __call__(self, input_ids, attention_mask=None, positions=None) -> jax.Array:
-        """Logits [B, T, V] in float32."""
+        """Logits [B, T, V] in float32 (float64 for float64 compute)."""
         return self.logits_from_hidden(self.hidden_states(input_ids, attention_mask, positions))
 
     # -- KV-cache decoding ---------------------------------------------------------------------------------------

@@ -35,7 +35,7 @@ from refuseu_jax import kernels, storage
 from refuseu_jax.batching import fixed_batches, host_rows
 from refuseu_jax.models.config import ModelConfig, get_preset
 from refuseu_jax.models.llama import init_model
-from refuseu_jax.parallel import PARTITION_RULES, batch_sharding, param_shardings, replicated
+from refuseu_jax.parallel import PARTITION_RULES, batch_sharding, param_shardings, replicated, with_mesh
 from refuseu_jax.train import batches as B
 from refuseu_jax.train import hosts
 from refuseu_jax.train.config import TrainConfig
@@ -160,10 +160,12 @@ def frozen_shardings(mesh, frozen: dict):
 
 
 @functools.lru_cache(maxsize=None)
-def _stats_fn(model_cfg: ModelConfig, chunk: int, out_sharding, keys: tuple[str, ...]):
-    # Only the requested sums leave the program, so XLA drops the others' work.
-    return jax.jit(lambda p, b: {k: v for k, v in sequence_stats(model_cfg, p, b, chunk).items() if k in keys},
-                   out_shardings=out_sharding)
+def _stats_fn(model_cfg: ModelConfig, chunk: int, mesh: Mesh, keys: tuple[str, ...]):
+    # Only the requested sums leave the program, so XLA drops the others' work. Traced with the mesh declared,
+    # as the step is (the model's activation constraints).
+    return with_mesh(mesh, jax.jit(
+        lambda p, b: {k: v for k, v in sequence_stats(model_cfg, p, b, chunk).items() if k in keys},
+        out_shardings=replicated(mesh)))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -188,7 +190,7 @@ class PairScorer:
                  one_length: bool = False) -> dict[str, np.ndarray]:
         """{key: [pairs, 2] float32}. Batches are padded to their own longest pair, or with `one_length` all to the
         longest of `pairs` (one compiled forward for all of them)."""
-        fn = _stats_fn(self.model_cfg, self.chunk, replicated(self.mesh), tuple(keys))
+        fn = _stats_fn(self.model_cfg, self.chunk, self.mesh, tuple(keys))
         seq_len = B.padded_length(pairs, self.max_length, self.pad_multiple) if one_length else None
         out = []
         for _, batch, real in fixed_batches(pairs, self.batch_size):

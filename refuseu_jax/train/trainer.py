@@ -25,7 +25,7 @@ from data_tools.configuration import to_dict
 from data_tools.errors import UserError
 from refuseu_jax import storage
 from refuseu_jax.batching import pad_id_of
-from refuseu_jax.parallel import make_mesh, param_shardings
+from refuseu_jax.parallel import make_mesh, param_shardings, with_mesh
 from refuseu_jax.train import batches as B
 from refuseu_jax.train import hosts
 from refuseu_jax.train.checkpointing import RunCheckpoints
@@ -105,14 +105,14 @@ class DPOTrainer:
         over (data, fsdp), metrics replicated. The old state's buffers are donated to the new one."""
         if self._step_fn is None:
             sh = self.shardings
-            self._step_fn = functools.partial(jax.jit(
+            self._step_fn = functools.partial(with_mesh(self.mesh, jax.jit(
                 train_step, static_argnums=0, donate_argnums=(1,), in_shardings=(sh.state, sh.frozen, sh.batch),
-                out_shardings=(sh.state, sh.replicated)), self.spec)
+                out_shardings=(sh.state, sh.replicated))), self.spec)
         return self._step_fn
 
     def loss_and_grads(self, host_batch: dict):
         """(loss, metrics, grads) for one host batch without updating anything (parity tests, debugging)."""
-        fn = jax.jit(jax.value_and_grad(loss_fn, argnums=1, has_aux=True), static_argnums=0)
+        fn = with_mesh(self.mesh, jax.jit(jax.value_and_grad(loss_fn, argnums=1, has_aux=True), static_argnums=0))
         (loss, metrics), grads = fn(self.spec, self.state["params"], self.frozen, self._to_device(host_batch))
         return loss, metrics, grads
 

@@ -24,6 +24,31 @@ def tiny_hf_llama(seed: int = 0, vocab_size: int = 128, tie: bool = False, **ove
     return model
 
 
+LLAMA3_ROPE = dict(rope_type="llama3", factor=8.0, low_freq_factor=1.0, high_freq_factor=4.0,
+                   original_max_position_embeddings=32)
+# GQA ratio 3, odd hidden/vocab/MLP sizes, head_dim != hidden/heads, every bias on, tied embeddings.
+ODD_GQA3 = dict(vocab_size=101, hidden_size=42, intermediate_size=71, num_hidden_layers=3, num_attention_heads=6,
+                num_key_value_heads=2, head_dim=6, attention_bias=True, mlp_bias=True, tie=True)
+
+
+def save_tiny(directory, name="tiny", dtype=None, seed=0, weight_scale=1.0, **overrides):
+    """`tiny_hf_llama` with random biases, saved as a HF checkpoint `directory / name` -> (model, path)."""
+    import torch
+
+    model = tiny_hf_llama(seed=seed, **overrides)
+    with torch.no_grad():  # biases start at zero; random ones make their mapping observable
+        gen = torch.Generator().manual_seed(seed + 1)
+        for pname, p in model.named_parameters():
+            if pname.endswith(".bias"):
+                p.copy_(torch.randn(p.shape, generator=gen) * 0.3)
+            elif p.dim() > 1:
+                p.mul_(weight_scale)
+    model = model.to(dtype or torch.float32)
+    path = directory / name
+    model.save_pretrained(path)
+    return model, path
+
+
 def params_from_hf(model) -> dict:
     """transformers LlamaForCausalLM state dict -> our nested params (layers stacked, weights [out, in] as in HF)."""
     sd = {k: v.detach().float().numpy() for k, v in model.state_dict().items()}
@@ -53,3 +78,57 @@ def jax_model_from_hf(model):
 
     cfg = ModelConfig.from_hf(model.config.to_dict())
     return model_from_params(cfg, params_from_hf(model))
+
+
+def float64_reference(model):
+    """A float64 copy of a transformers LlamaForCausalLM that computes in float64 throughout: the ground truth
+    that float32 implementations round away from, and the peer of our float64 forward.
+
+    `.double()` alone is not that: transformers' LlamaRMSNorm casts to float32 and back, its rotary embedding
+    computes frequencies (`torch.float`), angles and cos/sin in float32, and eager attention's softmax runs in
+    float32. Here the norm and the rotary embedding run in float64 (the same formulas), the frequencies come from
+    transformers' own RoPE init functions with `torch.float` standing for float64 while they run, and attention
+    is SDPA (float64 on CPU). Returns (model, forward): call `forward(**inputs)` so the patches are in place.
+    tests/refuseu_jax/checkpoints/test_float64_parity.py checks it against a numpy float64 forward."""
+    import contextlib
+    import copy
+
+    import torch
+    from transformers.models.llama import modeling_llama as ml
+
+    m = copy.deepcopy(model).double().eval()
+    m.set_attn_implementation("sdpa")
+    rotary = m.model.rotary_emb
+    init = (rotary.compute_default_rope_parameters if rotary.rope_type == "default"
+            else ml.ROPE_INIT_FUNCTIONS[rotary.rope_type])
+    saved, torch.float = torch.float, torch.float64
+    try:
+        inv_freq, scaling = init(rotary.config)
+    finally:
+        torch.float = saved
+    assert inv_freq.dtype == torch.float64
+    rotary.inv_freq = inv_freq
+    rotary.attention_scaling = scaling
+
+    def rms_norm(self, hidden):
+        return self.weight * (hidden * torch.rsqrt(hidden.pow(2).mean(-1, keepdim=True) + self.variance_epsilon))
+
+    def rotary_forward(self, x, position_ids):
+        freqs = position_ids[..., None].double() * self.inv_freq
+        emb = torch.cat((freqs, freqs), dim=-1)
+        return emb.cos() * self.attention_scaling, emb.sin() * self.attention_scaling
+
+    @contextlib.contextmanager
+    def patched():
+        saved_norm, saved_rope = ml.LlamaRMSNorm.forward, ml.LlamaRotaryEmbedding.forward
+        ml.LlamaRMSNorm.forward, ml.LlamaRotaryEmbedding.forward = rms_norm, rotary_forward
+        try:
+            yield
+        finally:
+            ml.LlamaRMSNorm.forward, ml.LlamaRotaryEmbedding.forward = saved_norm, saved_rope
+
+    def forward(**inputs):
+        with patched(), torch.no_grad():
+            return m(**inputs)
+
+    return m, forward

@@ -12,7 +12,9 @@ adds such an error to the residual stream, again in quadrature, and the logits c
 final hidden state times their magnitude `scale` (the largest |logit|). `width` is the longest contraction (the
 MLP's intermediate size). C is headroom for what the model leaves out (softmax and normalisation amplify some
 errors; a different CPU's order): the float32 errors measured against float64 sit well inside C = 1 (SmolLM2:
-0.93-1.28e-4 measured on two machines, bound 4.9e-4). A wrong weight mapping moves logits by O(1).
+0.93-1.28e-4 measured on two machines, bound 4.9e-4). A wrong weight mapping moves logits by O(1). At U64 the
+same estimate bounds our float64 forward against transformers' (checkpoints/test_float64_parity.py: ~1e-13),
+which is where the mapping is checked.
 
 Greedy decoding cannot be held to a tolerance: where the reference's two best tokens are closer than the logit
 error, either may win on another machine. `assert_same_until_near_tie` compares sequences token for token up to

@@ -70,3 +70,32 @@ def test_initialize_distributed_is_a_no_op_on_one_host(monkeypatch):
     # With a coordinator and several processes it hands over to jax.distributed (mocked: no second process here).
     assert parallel.initialize_distributed("127.0.0.1:1234", num_processes=2, process_id=0) is True
     assert calls == [(("127.0.0.1:1234", 2, 0), {})]
+
+
+
+def test_activation_shardings_apply_only_on_a_declared_mesh_of_several_devices():
+    """Off a mesh (and on a one-device mesh) the model traces exactly as before, with no constraint at all; with
+    the trainer's data 2 x fsdp 2 x tensor 2 mesh declared, its hidden states come out split over the batch
+    (each device 8 / 4 rows, all of the hidden dimension) and equal the unsharded ones."""
+    import jax.numpy as jnp
+    from flax import nnx
+
+    from refuseu_jax.models.llama import init_model, model_from_params
+
+    x = jnp.ones((8, 4, 6))
+    assert parallel.shard_activation(x, "batch", None, "mlp") is x
+    cfg = get_preset("tiny")
+    params = nnx.state(init_model(cfg, seed=3), nnx.Param).to_pure_dict()
+    fn = lambda params, ids: model_from_params(cfg, params).hidden_states(ids)  # noqa: E731
+    ids = jnp.asarray(np.random.default_rng(0).integers(0, cfg.vocab_size, (8, 16)), jnp.int32)
+    count = lambda: str(jax.make_jaxpr(fn)(params, ids)).count("sharding_constraint")  # noqa: E731
+    assert count() == 0
+    with jax.set_mesh(make_mesh(MeshConfig(1, 1, 1), devices=jax.devices()[:1])):
+        assert count() == 0
+    mesh = make_mesh(MeshConfig(data=2, fsdp=2, tensor=2))
+    with jax.set_mesh(mesh):
+        assert count() > 0
+        out = jax.jit(fn)(shard_params(params, mesh), jax.device_put(ids, batch_sharding(mesh)))
+    assert {s.data.shape for s in out.addressable_shards} == {(2, 16, cfg.hidden_size)}
+    # float32 sums of at most intermediate_size terms, reordered by the split: a few units of roundoff each
+    np.testing.assert_allclose(np.asarray(out), np.asarray(jax.jit(fn)(params, ids)), rtol=1e-5, atol=1e-5)

@@ -15,6 +15,8 @@ from refuseu_jax import from_pretrained
 from refuseu_jax.checkpoints import gguf as gguf_mod
 from refuseu_jax.checkpoints import registry
 from refuseu_jax.cli import main
+from tests.refuseu_jax.hf_tiny import float64_reference
+from tests.refuseu_jax.precision import model_bound
 
 PROMPTS = [
     [{"role": "user", "content": "What is the capital of France? Answer in one word."}],
@@ -22,13 +24,12 @@ PROMPTS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def chat_batch(smollm2_dir):
-    """Two chat prompts, left padded (the second is shorter), as numpy ids and mask."""
+def chat_rows(model_dir, prompts):
+    """Chat prompts with the model's template, left padded, as numpy ids and mask."""
     from transformers import AutoTokenizer
 
-    tok = AutoTokenizer.from_pretrained(smollm2_dir)
-    rows = [tok.apply_chat_template(p, add_generation_prompt=True, tokenize=False) for p in PROMPTS]
+    tok = AutoTokenizer.from_pretrained(model_dir)
+    rows = [tok.apply_chat_template(p, add_generation_prompt=True, tokenize=False) for p in prompts]
     rows = [tok.encode(r, add_special_tokens=False) for r in rows]
     width = max(map(len, rows))
     ids = np.full((len(rows), width), tok.pad_token_id)
@@ -36,16 +37,23 @@ def chat_batch(smollm2_dir):
     for i, row in enumerate(rows):
         ids[i, width - len(row):] = row
         mask[i, width - len(row):] = True
+    return ids, mask
+
+
+@pytest.fixture(scope="module")
+def chat_batch(smollm2_dir):
+    """Two chat prompts, left padded (the second is shorter), as numpy ids and mask."""
+    ids, mask = chat_rows(smollm2_dir, PROMPTS)
     assert not mask.all()  # one row really is padded
     return ids, mask
 
 
-def _reference_forward(model, chat_batch) -> np.ndarray:
+def _reference_forward(forward, chat_batch) -> np.ndarray:
     ids, mask = chat_batch
     positions = np.maximum(np.cumsum(mask, axis=1) - 1, 0)
     with torch.no_grad():
-        return model(input_ids=torch.tensor(ids), attention_mask=torch.tensor(mask.astype(np.int64)),
-                     position_ids=torch.tensor(positions)).logits.numpy()
+        return forward(input_ids=torch.tensor(ids), attention_mask=torch.tensor(mask.astype(np.int64)),
+                       position_ids=torch.tensor(positions)).logits.numpy()
 
 
 @pytest.fixture(scope="module")
@@ -55,10 +63,9 @@ def reference_logits(smollm2_reference, chat_batch):
 
 @pytest.fixture(scope="module")
 def exact_logits(smollm2_reference, chat_batch):
-    """The same transformers model in float64: the ground truth both float32 implementations round away from."""
-    import copy
-
-    return _reference_forward(copy.deepcopy(smollm2_reference).double(), chat_batch)
+    """The same transformers model computing in float64 throughout (`float64_reference`; `.double()` keeps
+    float32 steps): the ground truth both float32 implementations round away from."""
+    return _reference_forward(float64_reference(smollm2_reference)[1], chat_batch)
 
 
 def test_unpermute_matches_transformers_and_inverts_llama_cpp():
@@ -84,22 +91,28 @@ def test_weights_equal_transformers_gguf_dequantisation(smollm2_dir, smollm2_ref
 
 
 @pytest.mark.slow  # shares the session's SmolLM2 fixtures (~25 s once, on 2 cores)
-def test_logits_match_transformers_gguf_model(smollm2_dir, chat_batch, reference_logits, exact_logits):
+def test_logits_match_transformers_gguf_model(smollm2_dir, smollm2_reference, chat_batch, reference_logits,
+                                               exact_logits):
     model = from_pretrained(smollm2_dir, dtype="float32")
     ids, mask = chat_batch
     ours = np.asarray(model(jnp.asarray(ids), jnp.asarray(mask)))
-    # Over 30 real float32 layers (logits up to 38) rounding alone moves logits by ~1e-4: transformers' own float32
-    # forward is 9e-5 from its float64 forward on this batch. So the bar is set against float64: ours must be as
-    # close to the exact logits as transformers' float32 is (both 0.93e-4 here, in different directions), and within
-    # 1.5e-4 of transformers' float32 (1.20e-4 here).
+    # The mapping itself is checked in float64 (test_float64_parity.py, to ~1e-13). Here float32 rounding is all
+    # that may separate us from the exact logits, bounded from float32's unit roundoff (precision.py: over 30
+    # layers, widths up to 1536 and logits up to 38, the estimate is ~4.9e-4), with headroom 2 for another CPU's
+    # summation order (bound 9.6e-4). Measured on this batch: ours 1.1e-4 and transformers' float32 0.7e-4 from
+    # exact, so both implementations pass with a margin of ~9, whichever order a CPU sums in.
     # A real mapping error gives O(1) differences.
-    exact = exact_logits[mask].astype(np.float64)
-    ours_error, their_error = np.abs(ours[mask] - exact), np.abs(reference_logits[mask] - exact)
-    assert ours_error.max() <= 1.5 * their_error.max() and ours_error.mean() <= 1.5 * their_error.mean()
-    assert np.abs(ours - reference_logits)[mask].max() <= 1.5e-4
-    # Greedy choices agree wherever the reference's top two are not a near tie.
+    exact = exact_logits.astype(np.float64)
+    bound = model_bound(smollm2_reference.config, float(np.abs(exact[mask]).max()), headroom=2.0)
+    ours_error = np.abs(ours - exact)[mask].max()
+    their_error = np.abs(reference_logits - exact)[mask].max()
+    print(f"float32 vs float64: ours {ours_error:.3g}, transformers {their_error:.3g}, bound {bound:.3g}")
+    assert ours_error <= bound and their_error <= bound
+    # Each within `bound` of exact: ours and transformers' float32 differ by at most 2 * bound per logit, so a
+    # greedy choice can flip only where the reference's top two are within 4 * bound of each other.
     top2 = np.sort(reference_logits, axis=-1)[..., -2:]
-    decisive = mask & (top2[..., 1] - top2[..., 0] > 1e-3)
+    decisive = mask & (top2[..., 1] - top2[..., 0] > 4 * bound)
+    assert decisive.sum() >= 0.75 * mask.sum()  # most positions are compared, or the check says nothing
     np.testing.assert_array_equal(ours.argmax(-1)[decisive], reference_logits.argmax(-1)[decisive])
 
 

@@ -18,28 +18,9 @@ from refuseu_jax.checkpoints import hf
 from refuseu_jax.cli import main
 from refuseu_jax.models.config import ModelConfig
 from refuseu_jax.models.llama import param_shapes
-from tests.refuseu_jax.hf_tiny import params_from_hf, tiny_hf_llama
-
-LLAMA3_ROPE = dict(rope_type="llama3", factor=8.0, low_freq_factor=1.0, high_freq_factor=4.0,
-                   original_max_position_embeddings=32)
-# GQA ratio 3, odd hidden/vocab/MLP sizes, head_dim != hidden/heads, every bias on, tied embeddings.
-ODD_GQA3 = dict(vocab_size=101, hidden_size=42, intermediate_size=71, num_hidden_layers=3, num_attention_heads=6,
-                num_key_value_heads=2, head_dim=6, attention_bias=True, mlp_bias=True, tie=True)
-
-
-def _save_tiny(tmp_path, name="tiny", dtype=torch.float32, seed=0, weight_scale=1.0, **overrides):
-    model = tiny_hf_llama(seed=seed, **overrides)
-    with torch.no_grad():  # biases start at zero; random ones make their mapping observable
-        gen = torch.Generator().manual_seed(seed + 1)
-        for pname, p in model.named_parameters():
-            if pname.endswith(".bias"):
-                p.copy_(torch.randn(p.shape, generator=gen) * 0.3)
-            elif p.dim() > 1:
-                p.mul_(weight_scale)
-    model = model.to(dtype)
-    path = tmp_path / name
-    model.save_pretrained(path)
-    return model, path
+from tests.refuseu_jax.hf_tiny import LLAMA3_ROPE, ODD_GQA3, float64_reference, params_from_hf
+from tests.refuseu_jax.hf_tiny import save_tiny as _save_tiny
+from tests.refuseu_jax.precision import model_bound
 
 
 def _batch(vocab, b=3, t=16, seed=0):
@@ -50,13 +31,13 @@ def _batch(vocab, b=3, t=16, seed=0):
     return ids, mask
 
 
-def _reference_logits(model, ids, mask):
+def _reference_logits(model, ids, mask):  # model: a transformers model or float64_reference's forward
     # transformers' forward does not derive positions from the mask (generate does); give them explicitly.
     positions = np.maximum(np.cumsum(mask, axis=1) - 1, 0)
     with torch.no_grad():
         out = model(input_ids=torch.tensor(ids), attention_mask=torch.tensor(mask.astype(np.int64)),
                     position_ids=torch.tensor(positions))
-    return out.logits.float().numpy()
+    return (out.logits if out.logits.dtype == torch.float64 else out.logits.float()).numpy()  # float64 kept
 
 
 def test_every_parameter_maps_to_one_hf_tensor_and_back():
@@ -84,9 +65,16 @@ def test_logits_match_transformers_with_left_and_right_padding(tmp_path, overrid
     ids, mask = _batch(ref.config.vocab_size)
     ours = np.asarray(model(jnp.asarray(ids), jnp.asarray(mask)))
     theirs = _reference_logits(ref, ids, mask)
+    exact = _reference_logits(float64_reference(ref)[1], ids, mask)
     assert ours.shape == theirs.shape == ids.shape + (ref.config.vocab_size,)
-    assert np.abs(ours - theirs)[mask].max() <= 1e-4
     assert np.abs(theirs).max() > 1.0  # not trivially small logits
+    # The mapping is checked in float64 (test_float64_parity.py); here float32 rounding, bounded from float32's
+    # unit roundoff (precision.py) with headroom 8: these random weights (std 0.3) amplify rounding, and
+    # transformers' own float32 sits at up to 3x the plain estimate (1.8e-5 of 6.1e-6 on the odd GQA model; ours
+    # 6.5e-6). Both within the bound of exact, ours and transformers' differ by at most twice it.
+    bound = model_bound(ref.config, float(np.abs(exact[mask]).max()), headroom=8.0)
+    assert np.abs(ours - exact)[mask].max() <= bound
+    assert np.abs(ours - theirs)[mask].max() <= 2 * bound
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16], ids=["float32", "bfloat16"])

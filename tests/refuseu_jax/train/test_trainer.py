@@ -77,6 +77,25 @@ def test_eight_devices_match_one_device(ckpt, tmp_path, compute_dtype, atol):
     np.testing.assert_allclose(losses(sharded.train()), losses(single.train()), atol=atol)
 
 
+def test_loss_and_gradients_sharded_over_data_fsdp_tensor_equal_one_device(ckpt, tmp_path):
+    """With the mesh declared, activations are split over the batch and the tensor axis (parallel.
+    shard_activation): the float32 loss and every gradient equal one device's. A gradient entry sums over up to
+    8 x 2 x 320 tokens times the MLP width (64), now in shards and in another order: float32 roundoff grows like
+    sqrt(10240 x 64) x 2^-24 ~ 5e-5 of the largest entry; 2e-4 leaves headroom."""
+    from refuseu_jax.train import batches as B
+
+    sharded = DPOTrainer(make_cfg(ckpt, tmp_path / "a", max_steps=1), mesh=make_mesh(MeshConfig(2, 2, 2)))
+    single = DPOTrainer(make_cfg(ckpt, tmp_path / "b", max_steps=1), mesh=one_device())
+    pairs = single.pairs[:8]
+    host = B.collate(pairs, B.padded_length(pairs, 320, 0), single.pad_id)
+    loss, _, grads = sharded.loss_and_grads(host)
+    want_loss, _, want = single.loss_and_grads(host)
+    assert float(loss) == pytest.approx(float(want_loss), abs=1e-5)
+    for got, expected in zip(jax.tree.leaves(grads), jax.tree.leaves(want)):
+        expected = np.asarray(expected)
+        np.testing.assert_allclose(np.asarray(got), expected, rtol=0, atol=2e-4 * np.abs(expected).max())
+
+
 def test_reference_layers_are_split_once_placed_like_their_stack_and_score_the_same(ckpt, tmp_path):
     """Unrolled full fine-tuning keeps the frozen reference as per-layer arrays (no slicing in the step): each
     sharded like its stack minus the layer axis, holding the stack's rows, and scoring exactly like it."""
