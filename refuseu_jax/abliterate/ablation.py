@@ -21,7 +21,6 @@ the reference implementation's in-place edit does for tied models.
 
 from __future__ import annotations
 
-import functools
 
 import jax
 import jax.numpy as jnp
@@ -48,22 +47,20 @@ def project_out(x: jax.Array, r: jax.Array) -> jax.Array:
     return (x32 - jnp.einsum("...h,h->...", x32, r)[..., None] * r).astype(x.dtype)
 
 
-def _orthogonalise_writer(weight: jax.Array, r: jax.Array, in_out: bool) -> jax.Array:
-    """Stacked [L, H, in] (or [L, in, H] when `in_out`) weight with no output along r."""
-    if in_out:
-        return project_out(weight, r)
+def _orthogonalise_writer(weight: jax.Array, r: jax.Array) -> jax.Array:
+    """Stacked [L, H, in] weight (HF's [out, in] layout, the model's own) with no output along r."""
     w32 = weight.astype(jnp.float32)
     along = jnp.einsum("h,lhi->li", r, w32)  # r^T W per layer
     return (w32 - r[None, :, None] * along[:, None, :]).astype(weight.dtype)
 
 
-@functools.partial(jax.jit, static_argnums=2)
-def _orthogonalise(params: dict, r: jax.Array, in_out: bool) -> dict:
+@jax.jit
+def _orthogonalise(params: dict, r: jax.Array) -> dict:
     out = {**params, "embed": {**params["embed"], "embedding": project_out(params["embed"]["embedding"], r)}}
     layers = dict(params["layers"])
     for name in RESIDUAL_WRITERS:
         module = dict(layers[name])
-        module["weight"] = _orthogonalise_writer(module["weight"], r, in_out)
+        module["weight"] = _orthogonalise_writer(module["weight"], r)
         if module.get("bias") is not None:
             module["bias"] = project_out(module["bias"], r)
         layers[name] = module
@@ -78,7 +75,7 @@ def orthogonalise(params: dict, cfg: ModelConfig, direction, untie: bool = True)
     layout on a mesh). With tied embeddings and `untie`, the result has an `lm_head` holding the original matrix
     and a config with tie_word_embeddings=False; otherwise the config is returned unchanged.
     """
-    edited = _orthogonalise(params, jnp.asarray(unit(direction)), cfg.weights_in_out)
+    edited = _orthogonalise(params, jnp.asarray(unit(direction)))
     # Propagation keeps the layouts already; placing each leaf like its source makes it a guarantee (a no-op
     # when it holds), so a sharded 70B edit never ends up gathered on one device.
     edited = jax.tree.map(lambda new, old: jax.device_put(new, old.sharding) if isinstance(old, jax.Array) else new,

@@ -58,14 +58,20 @@ def test_abliterate_end_to_end(checkpoint, tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output + str(result.exception)
     report = json.loads((out / "abliteration" / "abliteration.json").read_text())
 
-    # every candidate scored; the choice follows the rule among the judged ones
+    # candidates scored as below; the choice follows the rule among the judged ones
     cands = report["candidates"]
     assert len(cands) == 2 * 2 and {(c["position"], c["layer"]) for c in cands} == {(-2, 0), (-2, 1), (-1, 0),
                                                                                      (-1, 1)}
-    assert all(c["bypass"] is not None and c["kl"] is not None and c["induce"] is not None for c in cands)
+    # Layer 0's input at a template token is that token's embedding for every prompt: the two means coincide and
+    # the candidate is reported unscored; every other candidate gets all three scores (the bounds are permissive).
+    no_direction = [c for c in cands if c["norm"] == 0.0]
+    assert all(c["discarded"].startswith("no direction") and c["bypass"] is None for c in no_direction)
+    scored = [c for c in cands if c["norm"] > 0.0]
+    assert scored and all(c["bypass"] is not None and c["kl"] is not None and c["induce"] is not None
+                          for c in scored)
     judged = [c for c in cands if c["judged_refusal"] is not None or c["judged_failure"] is not None]
     assert len(judged) == 2 and sum(c["selected"] for c in cands) == 1
-    survivors = sorted(cands, key=lambda c: c["bypass"])[:2]
+    survivors = sorted(scored, key=lambda c: c["bypass"])[:2]
     assert {(c["position"], c["layer"]) for c in judged} == {(c["position"], c["layer"]) for c in survivors}
     chosen = report["selected"]
     assert chosen["selected"] and (chosen["position"], chosen["layer"]) in {(c["position"], c["layer"]) for c in judged}
@@ -99,8 +105,8 @@ def test_abliterate_end_to_end(checkpoint, tmp_path, monkeypatch):
     assert "| de |" in ev["table"] and "McNemar" in ev["table"]
     assert set(ev["benign_kl"]) == {"all", "en", "de"} and ev["benign_kl"]["all"]["kl"] >= 0
     assert ev["kl_within_bound"] is True
-    judged = (out / "abliteration" / "evaluation" / "ablated" / "judgements.jsonl").read_text().splitlines()
-    assert len(judged) == 24  # 12 harmful test prompts in each of the 2 languages
+    evaluated = (out / "abliteration" / "evaluation" / "ablated" / "judgements.jsonl").read_text().splitlines()
+    assert len(evaluated) == 24  # 12 harmful test prompts in each of the 2 languages
     assert (out / "abliteration" / "evaluation" / "comparison.md").is_file()
     fit = [json.loads(line) for line in (out / "abliteration" / "answers" / "fit.jsonl").read_text().splitlines()]
     assert len(fit) == 2 * (4 + 2) * 2  # 2 languages x (train + validation) x (harmful, harmless)

@@ -42,7 +42,7 @@ def _table_rows(output: str) -> list[str]:
 @pytest.mark.slow  # trains, exports and evaluates twice (~1 min on 2 cores)
 def test_quickstart_trains_exports_and_reports_per_language(tiny_config):
     result = CliRunner().invoke(main, ["quickstart", "--config", str(tiny_config / "tiny.yaml"),
-                                       "--eval-per-language", "1", "--max-new-tokens", "6", "--examples", "3"])
+                                       "--eval-per-language", "1", "--max-new-tokens", "8", "--examples", "3"])
     assert result.exit_code == 0, result.output + repr(result.exception)
     out = result.output
     assert "harmful +" in out and "benign" in out and "tokens/s" in out and "validation at step 0" in out
@@ -63,7 +63,7 @@ def test_compare_trains_en_only_and_balanced_for_the_same_steps_and_plots(tiny_c
                                        "--set", f"run_dir={tiny_config / 'runs' / 'compare'}",
                                        "--set", "validation.fraction=0", "--set", "validation.every=0",
                                        "--set", "validation.patience=0", "--set", "max_steps=3",
-                                       "--set", "epochs=20", "--eval-per-language", "1", "--max-new-tokens", "6"])
+                                       "--set", "epochs=20", "--eval-per-language", "1", "--max-new-tokens", "8"])
     assert result.exit_code == 0, result.output + repr(result.exception)
     out = result.output
     assert "en-only run" in out and "balanced run" in out and "(en_only)" in out and "(balanced)" in out
