@@ -230,7 +230,7 @@ class Clock:
 class EvalSettings:
     max_new_tokens: int = 48
     batch_size: int = 48
-    limit_per_language: int | None = 12
+    limit_per_language: int | None = 10
 
 
 def run_demo(cfg, examples: int, settings: EvalSettings = EvalSettings(),
