@@ -25,7 +25,7 @@ run_dir: {root / 'runs' / 'demo'}
 model: {{path: {root / 'tiny'}, compute_dtype: bfloat16, scan_layers: false}}
 data: {{path: sample, mix: balanced, max_length: 320, pad_multiple: 64, benign_ratio: 0.25}}
 validation: {{fraction: 0.1, every: 2, patience: 2}}
-batch_size: 4
+batch_size: 8                # one pair per device on the test session's 8 fake CPU devices
 epochs: 1
 max_steps: 4
 dpo: {{beta: 0.1, sft_weight: 0.5}}
