@@ -132,3 +132,12 @@ def float64_reference(model):
             return m(**inputs)
 
     return m, forward
+
+
+def padded_batch(vocab, b=3, t=16, seed=0):
+    """Random ids [b, t] with a mask: row 1 left-padded, row 2 right-padded (both padding sides in one batch)."""
+    ids = np.random.RandomState(seed).randint(3, vocab, (b, t))
+    mask = np.ones((b, t), dtype=bool)
+    mask[1, :5] = False  # left padded
+    mask[2, -4:] = False  # right padded
+    return ids, mask

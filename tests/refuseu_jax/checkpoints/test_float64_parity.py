@@ -21,7 +21,7 @@ from refuseu_jax import from_pretrained
 from refuseu_jax.checkpoints.gguf import permute_qk
 from refuseu_jax.models.config import ModelConfigError, get_preset
 from refuseu_jax.models.llama import init_model, model_from_params
-from tests.refuseu_jax.hf_tiny import LLAMA3_ROPE, ODD_GQA3, float64_reference, save_tiny
+from tests.refuseu_jax.hf_tiny import LLAMA3_ROPE, ODD_GQA3, float64_reference, padded_batch, save_tiny
 from tests.refuseu_jax.precision import U64, model_bound
 
 TINY = {
@@ -36,14 +36,6 @@ TINY = {
 HEADROOM = 16.0
 # How far above the bound a deliberately wrong mapping must land: the test is not vacuous by this margin.
 WRONG_BY = 1e6
-
-
-def _batch(vocab, b=3, t=16, seed=0):
-    ids = np.random.RandomState(seed).randint(3, vocab, (b, t))
-    mask = np.ones((b, t), dtype=bool)
-    mask[1, :5] = False  # left padded
-    mask[2, -4:] = False  # right padded
-    return ids, mask
 
 
 def _reference_logits(forward, ids, mask) -> np.ndarray:
@@ -105,7 +97,7 @@ def test_float64_reference_computes_in_float64(tmp_path):
     """transformers' `.double()` keeps float32 steps (the norm, RoPE); `float64_reference` does not: it agrees with
     a numpy float64 forward to float64 rounding, where `.double()` is off by float32 rounding."""
     ref, _ = save_tiny(tmp_path, rope_scaling=LLAMA3_ROPE)
-    ids, mask = _batch(ref.config.vocab_size)
+    ids, mask = padded_batch(ref.config.vocab_size)
     model64, forward = float64_reference(ref)
     inv_freq = model64.model.rotary_emb.inv_freq.numpy()
     # transformers' own (float32) frequencies, the same formula: equal to float32 rounding.
@@ -140,7 +132,7 @@ def _swapped_gate_up(params: dict, cfg) -> dict:
 @pytest.mark.parametrize("overrides", TINY.values(), ids=TINY.keys())
 def test_tiny_logits_match_transformers_in_float64(tmp_path, overrides):
     ref, path = save_tiny(tmp_path, **overrides)
-    ids, mask = _batch(ref.config.vocab_size)
+    ids, mask = padded_batch(ref.config.vocab_size)
     theirs = _reference_logits(float64_reference(ref)[1], ids, mask)
     with jax.enable_x64(True):
         model = from_pretrained(path, dtype="float64", kernels="plain")

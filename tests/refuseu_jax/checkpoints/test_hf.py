@@ -18,17 +18,10 @@ from refuseu_jax.checkpoints import hf
 from refuseu_jax.cli import main
 from refuseu_jax.models.config import ModelConfig
 from refuseu_jax.models.llama import param_shapes
-from tests.refuseu_jax.hf_tiny import LLAMA3_ROPE, ODD_GQA3, float64_reference, params_from_hf
+from tests.refuseu_jax.hf_tiny import (LLAMA3_ROPE, ODD_GQA3, float64_reference, padded_batch,
+                                       params_from_hf)
 from tests.refuseu_jax.hf_tiny import save_tiny as _save_tiny
 from tests.refuseu_jax.precision import model_bound
-
-
-def _batch(vocab, b=3, t=16, seed=0):
-    ids = np.random.RandomState(seed).randint(3, vocab, (b, t))
-    mask = np.ones((b, t), dtype=bool)
-    mask[1, :5] = False  # left padded
-    mask[2, -4:] = False  # right padded
-    return ids, mask
 
 
 def _reference_logits(model, ids, mask):  # model: a transformers model or float64_reference's forward
@@ -62,7 +55,7 @@ def test_every_parameter_maps_to_one_hf_tensor_and_back():
 def test_logits_match_transformers_with_left_and_right_padding(tmp_path, overrides):
     ref, path = _save_tiny(tmp_path, **overrides)
     model = from_pretrained(path, dtype="float32")
-    ids, mask = _batch(ref.config.vocab_size)
+    ids, mask = padded_batch(ref.config.vocab_size)
     ours = np.asarray(model(jnp.asarray(ids), jnp.asarray(mask)))
     theirs = _reference_logits(ref, ids, mask)
     exact = _reference_logits(float64_reference(ref)[1], ids, mask)
@@ -145,7 +138,7 @@ def test_sharded_export_writes_an_index_and_loads_back(tmp_path):
         for key, value in load_file(out / f).items():
             assert value.tobytes() == original[key].tobytes()
     again = from_pretrained(out)  # our loader reads the sharded form too
-    ids, mask = _batch(128)
+    ids, mask = padded_batch(128)
     np.testing.assert_array_equal(np.asarray(again(ids, mask)), np.asarray(model(ids, mask)))
 
     from transformers import AutoModelForCausalLM
@@ -177,7 +170,7 @@ def test_sharded_load_reads_slices_and_forward_matches_one_device(tmp_path, monk
     assert {s.data.shape for s in sharded.embed.embedding[...].addressable_shards} == {(64, 16)}
     assert len(weight.sharding.device_set) == 8
 
-    ids, mask = _batch(128, b=4)
+    ids, mask = padded_batch(128, b=4)
     from flax import nnx
     forward = nnx.jit(lambda m, i, k: m(i, k))
     placed = [jax.device_put(x, batch_sharding(mesh)) for x in (ids, mask)]
