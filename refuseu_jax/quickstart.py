@@ -236,7 +236,7 @@ class EvalSettings:
 def run_demo(cfg, examples: int, settings: EvalSettings = EvalSettings(),
              echo: Callable[[str], None] = print) -> dict:
     from refuseu_jax.checkpoints.hf import resolve_model_dir
-    from refuseu_jax.train.trainer import benign_data_path, data_path
+    from refuseu_jax.train.data import benign_data_path, data_path
 
     clock = Clock()
     from data_tools.sample import BENIGN_EVAL_PATH
@@ -264,7 +264,7 @@ def run_demo(cfg, examples: int, settings: EvalSettings = EvalSettings(),
 def run_compare(cfg, settings: EvalSettings = EvalSettings(), echo: Callable[[str], None] = print) -> dict:
     """English-only vs balanced from the same start and for the same number of steps (the config's max_steps,
     no early stopping), then base / en-only / balanced per language and the transfer plot."""
-    from refuseu_jax.train.trainer import data_path
+    from refuseu_jax.train.data import data_path
 
     if cfg.max_steps is None or cfg.validation.patience:
         raise UserError("--compare needs a fixed number of steps: set 'max_steps' and 'validation.patience: 0'")

@@ -31,7 +31,6 @@ from refuseu_jax.train import hosts
 from refuseu_jax.train.checkpointing import RunCheckpoints
 from refuseu_jax.train.config import TrainConfig
 from refuseu_jax.train.data import encode, prepare_pairs, training_mixture
-from refuseu_jax.train.data import benign_data_path, data_path  # noqa: F401  (quickstart imports them from here)
 from refuseu_jax.train.lora import policy_params
 from refuseu_jax.train.metrics_log import MetricsLogger, progress_bar
 from refuseu_jax.train.state import build_state, load_params
