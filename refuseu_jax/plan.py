@@ -275,10 +275,12 @@ def per_device_model(model_cfg, tensor: int):
 def model_config(cfg):
     """The ModelConfig a TrainConfig trains, from the checkpoint's config.json, or the preset."""
     from refuseu_jax.models.config import ModelConfig, get_preset
-    from refuseu_jax.train.state import attention_kind
+    from refuseu_jax.train.state import attention_kind, compute_dtype_for
 
     m = cfg.model
-    numerics = dict(dtype=m.compute_dtype, param_dtype=m.param_dtype, remat=m.remat, scan_layers=m.scan_layers)
+    backend = "gpu" if PLAN_BACKEND.get("gpu") else "tpu"
+    numerics = dict(dtype=compute_dtype_for(m.compute_dtype, backend), param_dtype=m.param_dtype, remat=m.remat,
+                    scan_layers=m.scan_layers)
     if m.path is not None:
         from pathlib import Path
 
@@ -291,7 +293,7 @@ def model_config(cfg):
             base = ModelConfig.from_hf(resolve_model_dir(m.path))
     else:
         base = get_preset(m.preset)
-    attention = attention_kind(m.attention, "gpu" if PLAN_BACKEND.get("gpu") else "tpu", m.compute_dtype)
+    attention = attention_kind(m.attention, backend, numerics["dtype"])
     return base.replace(**numerics, attention=attention)
 
 

@@ -21,6 +21,7 @@ import functools
 import hashlib
 import io
 import json
+from pathlib import Path
 from typing import Any, Union
 
 import jax
@@ -60,6 +61,35 @@ def attention_kind(choice: str, backend: str, compute_dtype: str) -> str:
     if choice != "auto":
         return choice
     return "cudnn" if backend == "gpu" and compute_dtype == "bfloat16" else "dense"
+
+
+def cpu_has_bf16_matrix_units(cpuinfo: str = "/proc/cpuinfo") -> bool:
+    """Whether this CPU multiplies bfloat16 matrices in hardware (Intel AMX). Without it XLA:CPU's bfloat16 dot is
+    slower than its float32 one; unknown (no /proc/cpuinfo) counts as without."""
+    try:
+        flags = Path(cpuinfo).read_text()
+    except OSError:
+        return False
+    return "amx_bf16" in flags.split()
+
+
+def compute_dtype_for(choice: str, backend: str, cpu_bf16: bool | None = None) -> str:
+    """ModelSpec.compute_dtype -> the dtype the model computes in: "auto" takes bfloat16 wherever it is the fast
+    path (accelerators; CPUs with AMX) and float32 elsewhere."""
+    if choice != "auto":
+        return choice
+    if backend != "cpu":
+        return "bfloat16"
+    return "bfloat16" if (cpu_has_bf16_matrix_units() if cpu_bf16 is None else cpu_bf16) else "float32"
+
+
+def resolve_auto_numerics(cfg: TrainConfig, backend: str | None = None) -> TrainConfig:
+    """`cfg` with "auto" compute dtype replaced by this machine's choice, so that what ran is what the run
+    directory's config.json, the card and the reference-log-prob cache key record."""
+    if cfg.model.compute_dtype != "auto":
+        return cfg
+    dtype = compute_dtype_for("auto", backend or jax.default_backend())
+    return cfg.replace(model=dataclasses.replace(cfg.model, compute_dtype=dtype))
 
 
 def load_params(cfg: TrainConfig, mesh) -> tuple[ModelConfig, dict, Any, str | None]:
@@ -271,6 +301,9 @@ class TrainState:
     shardings: Shardings
     score: PairScorer
     validation_ref: np.ndarray | None  # reference log-probs of the validation pairs, or None without them
+    # The untrained policy's scores of the validation pairs ({"logps", "lengths"}) when the reference is the
+    # untrained policy: step 0's validation reads them instead of running the same forward again.
+    validation_start: dict | None = None
 
 
 def build_state(cfg: TrainConfig, mesh: Mesh, model_cfg: ModelConfig, params: dict, *, pairs: list[B.EncodedPair],
@@ -326,7 +359,9 @@ def build_state(cfg: TrainConfig, mesh: Mesh, model_cfg: ModelConfig, params: di
     variables = jax.device_put(variables, state_sh)
     frozen_sh = None if reference.weights is None else frozen_shardings(mesh, reference.weights)
     shardings = Shardings(state_sh, frozen_sh, batch_sharding(mesh), replicated(mesh))
+    validation_start = None
     if validation_pairs and validation_ref is None:  # the untrained policy is the reference
         policy = policy_params(cfg.lora, variables["params"], reference.weights)
-        validation_ref = score(policy, validation_pairs, one_length=True)["logps"]
-    return TrainState(spec, optimizer, variables, reference, shardings, score, validation_ref)
+        validation_start = score(policy, validation_pairs, one_length=True)
+        validation_ref = validation_start["logps"]
+    return TrainState(spec, optimizer, variables, reference, shardings, score, validation_ref, validation_start)

@@ -33,7 +33,7 @@ from refuseu_jax.train.config import TrainConfig
 from refuseu_jax.train.data import encode, prepare_pairs, training_mixture
 from refuseu_jax.train.lora import policy_params
 from refuseu_jax.train.metrics_log import MetricsLogger, progress_bar
-from refuseu_jax.train.state import build_state, load_params
+from refuseu_jax.train.state import build_state, load_params, resolve_auto_numerics
 from refuseu_jax.train.step import graphdef_of, loss_fn, preference_loss, train_step
 
 
@@ -42,7 +42,7 @@ class DPOTrainer:
 
     def __init__(self, cfg: TrainConfig, *, mesh=None, model=None, tokenizer=None, records=None,
                  model_source: str | None = None, benign_records=None):
-        self.cfg = cfg
+        self.cfg = cfg = resolve_auto_numerics(cfg)
         if cfg.slice and jax.default_backend() == "tpu":
             from refuseu_jax.plan import parse_slice
 
@@ -75,7 +75,7 @@ class DPOTrainer:
         del params
         self.spec, self.optimizer, self.state = built.spec, built.optimizer, built.variables
         self.reference, self.shardings, self.score = built.reference, built.shardings, built.score
-        self.validation_ref = built.validation_ref
+        self.validation_ref, self._validation_start = built.validation_ref, built.validation_start
         self.data = B.PairBatches(self.pairs, global_batch=cfg.batch_size, epochs=cfg.epochs,
                                   seed=cfg.data.shuffle_seed, max_length=cfg.data.max_length, pad_id=self.pad_id,
                                   pad_multiple=cfg.data.pad_multiple, process_index=jax.process_index(),
@@ -116,13 +116,17 @@ class DPOTrainer:
         return loss, metrics, grads
 
     # -- validation (held-out training groups, train/validation.py) ----------------------------------------------
-    def validate(self) -> dict[str, float]:
-        """The validation objective and metrics of the current policy (see train/validation.py)."""
+    def validate(self, untrained: bool = False) -> dict[str, float]:
+        """The validation objective and metrics of the current policy (see train/validation.py). `untrained`:
+        the policy has not taken a step yet, so where it is also the reference its scores are already known."""
         from refuseu_jax.train.validation import validation_metrics
 
         if not self.validation_pairs:
             raise UserError("validation needs held-out groups: set 'validation.fraction' > 0")
-        stats = self.score(self.policy_params(self.state["params"]), self.validation_pairs, one_length=True)
+        if untrained and self._validation_start is not None:
+            stats = self._validation_start
+        else:
+            stats = self.score(self.policy_params(self.state["params"]), self.validation_pairs, one_length=True)
         benign = np.asarray([p.record_id in self.mixture.benign_ids for p in self.validation_pairs])
         return validation_metrics(stats["logps"], self.validation_ref, stats["lengths"], benign, self.cfg.dpo)
 
@@ -135,7 +139,7 @@ class DPOTrainer:
         return EarlyStopping(v.patience, v.min_delta, v.keep_best)
 
     def _validation_point(self, step: int, stopper, logger) -> dict:
-        point = {"step": step, **self.validate()}
+        point = {"step": step, **self.validate(untrained=step == 0)}
         if stopper is not None:
             point["stop"] = stopper.update(step, point["val/loss"], self.state["params"])
             point["best_step"] = stopper.best_step
@@ -209,7 +213,7 @@ class DPOTrainer:
                         ckpt.save(step, self.state, self.data.get_state(), {"step": step, "loss": metrics["loss"],
                                                                             "best": True})
                         last_saved = step
-                    if validations[-1]["stop"]:
+                    if validations[-1]["stop"] and step < self.total_steps:  # the last step ends the run anyway
                         stopped_at = step
                         if last_saved != step:  # where the run ended: what export-run and a resume find
                             ckpt.save(step, self.state, self.data.get_state(), {"step": step, "loss": metrics["loss"],

@@ -44,7 +44,8 @@ def test_packaged_configs_are_the_repository_configs():
     assert qs.resolve_config("configs/train/smollm2-135m-compare.yaml").is_file()
     compare = qs.load_train_config(f"configs/{qs.COMPARE_CONFIG}")
     demo = qs.load_train_config(f"configs/{qs.QUICKSTART_CONFIG}")
-    assert compare.model == demo.model and compare.max_steps == demo.max_steps and compare.validation.fraction == 0
+    # Same start; the comparison keeps the recipe its README figures were measured with, for a fixed step count.
+    assert compare.model.path == demo.model.path and compare.max_steps and compare.validation.fraction == 0
 
 
 @pytest.mark.slow  # builds a wheel (~15 s on 2 cores)

@@ -22,7 +22,7 @@ def tiny_config(tmp_path_factory):
     # The tiny tokenizer is byte-level: prompts need more tokens than SmolLM2's.
     (root / "tiny.yaml").write_text(f"""
 run_dir: {root / 'runs' / 'demo'}
-model: {{path: {root / 'tiny'}, compute_dtype: bfloat16, scan_layers: false}}
+model: {{path: {root / 'tiny'}, compute_dtype: auto, scan_layers: false}}
 data: {{path: sample, mix: balanced, max_length: 320, pad_multiple: 64, benign_ratio: 0.25}}
 validation: {{fraction: 0.1, every: 2, patience: 2}}
 batch_size: 8                # one pair per device on the test session's 8 fake CPU devices

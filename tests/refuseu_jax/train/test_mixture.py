@@ -135,6 +135,8 @@ def test_trainer_trains_on_the_mix_and_validates_on_held_out_groups(ckpt, tmp_pa
     assert n_benign == pytest.approx(len(train_ids) * 0.25, abs=12)  # rounded per language
     assert {i in trainer.mixture.benign_ids for i in val_ids} == {True, False}
     before = trainer.validate()
+    # Step 0 reads the untrained policy's scores kept from computing the reference: the same figures, no forward.
+    assert trainer.validate(untrained=True) == pytest.approx(before, rel=1e-6)
     for part in ("harmful", "benign"):  # the untrained policy is the reference: DPO loss ln 2, margin 0
         assert before[f"val/{part}/loss"] == pytest.approx(math.log(2) + 0.5 * before[f"val/{part}/nll"], abs=1e-5)
         assert before[f"val/{part}/rewards/margins"] == pytest.approx(0.0, abs=1e-5)
@@ -154,7 +156,8 @@ def _scripted_validation(trainer, values, monkeypatch) -> dict:
     """Replace the validation objective by `values` (one per evaluation); returns the parameters seen at each."""
     scripted, seen = iter(values), {}
 
-    def fake_validate():
+    def fake_validate(untrained=False):
+        assert untrained == (int(trainer.state["step"]) == 0)
         seen[int(trainer.state["step"])] = jax.tree.map(np.asarray, trainer.state["params"])
         return {"val/loss": next(scripted)}
 

@@ -190,6 +190,31 @@ def test_auto_attention_takes_cudnn_only_on_gpus_with_bfloat16():
     assert attention_kind("cudnn", "cpu", "float32") == "cudnn"  # an explicit choice is kept
 
 
+def test_auto_compute_dtype_is_bfloat16_where_the_hardware_multiplies_it(tmp_path):
+    from refuseu_jax.train.state import compute_dtype_for, cpu_has_bf16_matrix_units
+
+    assert compute_dtype_for("auto", "gpu") == compute_dtype_for("auto", "tpu") == "bfloat16"
+    assert compute_dtype_for("auto", "cpu", cpu_bf16=True) == "bfloat16"
+    assert compute_dtype_for("auto", "cpu", cpu_bf16=False) == "float32"
+    assert compute_dtype_for("bfloat16", "cpu", cpu_bf16=False) == "bfloat16"  # an explicit choice is kept
+    amx, avx = tmp_path / "amx", tmp_path / "avx"
+    amx.write_text("flags\t\t: fpu avx512f avx512_bf16 amx_bf16 amx_tile amx_int8\n")
+    avx.write_text("flags\t\t: fpu avx512f avx512_bf16\n")  # bf16 vector instructions only: no matrix unit
+    assert cpu_has_bf16_matrix_units(str(amx)) and not cpu_has_bf16_matrix_units(str(avx))
+    assert not cpu_has_bf16_matrix_units(str(tmp_path / "missing"))
+
+
+def test_the_trainer_runs_and_records_the_resolved_auto_dtype(ckpt, tmp_path):
+    from refuseu_jax.train.state import compute_dtype_for
+
+    trainer = DPOTrainer(make_cfg(ckpt, tmp_path, max_steps=1, **{"model.compute_dtype": "auto"}), mesh=one_device())
+    expected = compute_dtype_for("auto", jax.default_backend())
+    assert trainer.cfg.model.compute_dtype == expected
+    assert np.dtype(trainer.model_cfg.dtype) == np.dtype(expected)
+    trainer.train()
+    assert json.loads((tmp_path / "config.json").read_text())["model"]["compute_dtype"] == expected
+
+
 def test_resume_continues_the_same_trajectory(ckpt, tmp_path):
     straight = DPOTrainer(make_cfg(ckpt, tmp_path / "a", max_steps=6, checkpoint_every=3), mesh=one_device()).train()
     # "Stop after 3": the same run directory with only the step-3 checkpoint, then resume.
