@@ -190,6 +190,10 @@ def train_and_export(cfg, echo: Callable[[str], None]) -> tuple[Path, dict]:
     from refuseu_jax.train.trainer import DPOTrainer
 
     run_dir = Path(cfg.run_dir)
+    start = Path(cfg.model.path) if cfg.model.path else None
+    if start is not None and start.exists() and start.resolve().is_relative_to(run_dir.resolve()):
+        raise UserError(f"key 'model.path': {start} lies inside the run directory {run_dir}, which the quickstart "
+                        f"empties before training; move the model or set 'run_dir' elsewhere")
     if run_dir.exists():  # a demo starts over: its before/after comparison needs the untrained model
         echo(f"      removing the previous run {run_dir}")
         shutil.rmtree(run_dir)

@@ -38,6 +38,18 @@ def test_bad_values_are_one_line_errors_with_exit_2(args, expected, monkeypatch)
     assert len(lines) == 1 and lines[0].startswith("error: ") and expected in lines[0], lines
 
 
+def test_a_model_inside_the_run_directory_is_refused_not_deleted(tmp_path):
+    # The quickstart empties its run directory first; a start point inside it would be lost.
+    model = tmp_path / "run" / "ablated"
+    model.mkdir(parents=True)
+    (model / "config.json").write_text("{}")
+    result = CliRunner().invoke(main, ["quickstart", "--set", f"run_dir={tmp_path / 'run'}",
+                                       "--set", f"model.path={model}"])
+    assert result.exit_code == 2, result.output
+    assert "key 'model.path'" in result.stderr and "inside the run directory" in result.stderr, result.stderr
+    assert (model / "config.json").is_file()
+
+
 def test_packaged_configs_are_the_repository_configs():
     path = qs.packaged_config(qs.QUICKSTART_CONFIG)
     assert path.is_file() and path.read_bytes() == (ROOT / "configs" / qs.QUICKSTART_CONFIG).read_bytes()
