@@ -24,7 +24,7 @@ class ModelSpec:
     reference_path: str | None = None  # reference weights from another checkpoint (default: the initial policy)
     param_dtype: Literal["float32", "bfloat16"] = "float32"
     # "auto": bfloat16 on GPUs/TPUs and on CPUs with bfloat16 matrix units (AMX), float32 on other CPUs, where
-    # bfloat16 matmuls run slower than float32 ones (state.compute_dtype_for; measured in docs/benchmarks.md).
+    # bfloat16 matmuls run slower than float32 ones (state.compute_dtype_for; measured in docs/training.md).
     compute_dtype: Literal["auto", "float32", "bfloat16"] = "float32"
     remat: bool = False  # recompute each layer in the backward pass (long sequences / big models)
     # Rolled loop over the layers: compile time independent of depth. False unrolls it: longer compiles, and on

@@ -83,12 +83,12 @@ def compute_dtype_for(choice: str, backend: str, cpu_bf16: bool | None = None) -
     return "bfloat16" if (cpu_has_bf16_matrix_units() if cpu_bf16 is None else cpu_bf16) else "float32"
 
 
-def resolve_auto_numerics(cfg: TrainConfig, backend: str | None = None) -> TrainConfig:
+def resolve_auto_numerics(cfg: TrainConfig) -> TrainConfig:
     """`cfg` with "auto" compute dtype replaced by this machine's choice, so that what ran is what the run
     directory's config.json, the card and the reference-log-prob cache key record."""
-    if cfg.model.compute_dtype != "auto":
+    dtype = compute_dtype_for(cfg.model.compute_dtype, jax.default_backend())
+    if dtype == cfg.model.compute_dtype:
         return cfg
-    dtype = compute_dtype_for("auto", backend or jax.default_backend())
     return cfg.replace(model=dataclasses.replace(cfg.model, compute_dtype=dtype))
 
 
