@@ -110,6 +110,25 @@ class RunningMeans:
         return self.sums.sum(axis=0) / max(int(self.counts.sum()), 1)
 
 
+def difference_of_means(harmful: RunningMeans, harmless: RunningMeans, balance_groups: bool
+                        ) -> tuple[np.ndarray, list[int]]:
+    """Candidate directions [tail, L, H] and the groups they were taken from.
+
+    Pooled (`balance_groups=False`, the paper's single-language setting): mean of all harmful prompts - mean of all
+    harmless prompts. Balanced: the unweighted mean over groups of each group's own harmful - harmless difference,
+    over the groups that have prompts on both sides. Why: with twelve languages the two sets rarely have the same
+    language mix (a model refuses more in some languages, and the filter keeps only refused harmful and answered
+    harmless prompts), and the pooled difference then carries the language identity that separates the two mixes.
+    Within one language that component cancels."""
+    if not balance_groups:
+        return harmful.pooled() - harmless.pooled(), [g for g in range(len(harmful.counts))
+                                                      if harmful.counts[g] or harmless.counts[g]]
+    both = [g for g in range(len(harmful.counts)) if harmful.counts[g] > 0 and harmless.counts[g] > 0]
+    if not both:
+        return np.zeros_like(harmful.sums[0]), []
+    return (harmful.means()[both] - harmless.means()[both]).mean(axis=0), both
+
+
 def collect_means(model: Llama, prompts: Sequence[Sequence[int]], groups: Sequence[int], n_groups: int, tail: int,
                   batcher: Batcher, on_batch: Callable[[int], None] | None = None) -> RunningMeans:
     """Means of every layer's input at the last `tail` positions, per group (e.g. language), over `prompts`

@@ -6,7 +6,8 @@ Steps, in order:
     the refusal tokens come from them, and (with `filter_prompts`, as in the paper) only harmful prompts it
     refuses and harmless prompts it answers are kept;
  2. per-language running means of every layer's input at the post-instruction positions, harmful and harmless;
-    candidate directions = pooled harmful mean - harmless mean, per position and layer;
+    candidate directions = the mean over languages of each language's harmful mean - harmless mean (or the pooled
+    means, `balance_languages: false`), per position and layer;
  3. selection (select.py) on the validation prompts;
  4. the chosen direction orthogonalised out of the embedding, every o_proj and down_proj; the checkpoint written
     to `out` (Hugging Face format, tokenizer copied);
@@ -51,6 +52,9 @@ class AbliterateConfig:
     n_val: int = 4  # per language, harmful and harmless
     positions: int | None = None  # read the last N post-instruction tokens (None: all of them)
     filter_prompts: bool = True
+    # candidates = mean over languages of each language's harmful - harmless difference (false: pooled means; see
+    # activations.difference_of_means for why pooled means mislead when the two sets' language mixes differ)
+    balance_languages: bool = True
     untie_embeddings: bool = True  # tied models: keep the original matrix as output head (see ablation.py)
     batch_size: int = 16
     length_bucket: int = 32  # prompt lengths are padded to a multiple of this (fewer compiled shapes)
@@ -167,13 +171,20 @@ def run(cfg: AbliterateConfig, log=_log) -> dict:
         return A.collect_means(model, ids, [group[p.lang] for p in items], len(langs), tail, batcher)
 
     harmful_means, harmless_means = means(harmful_train), means(harmless_train)
-    candidates = harmful_means.pooled() - harmless_means.pooled()  # [tail, L, H]
+    candidates, from_groups = A.difference_of_means(harmful_means, harmless_means, cfg.balance_languages)
+    direction_langs = [langs[g] for g in from_groups]
+    if not direction_langs:
+        raise UserError("abliterate: no language has both harmful prompts the model refuses and harmless prompts "
+                        f"it answers ({_counts(harmful_train)} harmful, {_counts(harmless_train)} harmless); give "
+                        "more prompts (n_train), set filter_prompts=false, or balance_languages=false")
     # Where every prompt has the same activation (layer 0 at a template token: its embedding) the difference is
     # float noise, and its normalised "direction" is random: such candidates are left empty (not scored).
     scale = np.linalg.norm(harmless_means.pooled(), axis=-1, keepdims=True)
     candidates = np.where(np.linalg.norm(candidates, axis=-1, keepdims=True) <= 1e-4 * scale, 0.0, candidates)
     log(f"[3/6] means over {len(harmful_train)} harmful and {len(harmless_train)} harmless prompts; "
-        f"{tail * model_cfg.num_layers} candidate directions")
+        f"{tail * model_cfg.num_layers} candidate directions, "
+        + (f"the mean of the per-language differences of {', '.join(direction_langs)}" if cfg.balance_languages
+           else "pooled over all languages"))
 
     # -- 3. selection --------------------------------------------------------------------------------------------
     val_h, val_b = PR.encode_all(tokenizer, harmful_val, suffix), PR.encode_all(tokenizer, harmless_val, suffix)
@@ -217,6 +228,7 @@ def run(cfg: AbliterateConfig, log=_log) -> dict:
         "model_answers_before_filter": base_rates,
         "baseline_scores": {"harmful_refusal_score": float(np.mean(refusal_scores(base_harmful, refusal_tokens))),
                             "harmless_refusal_score": float(np.mean(refusal_scores(base_harmless, refusal_tokens)))},
+        "direction_languages": direction_langs,
         "candidates": [c.to_dict() for c in scored],
         "selected": None if chosen is None else chosen.to_dict(),
     }

@@ -8,10 +8,11 @@ The paper's three scores, on validation prompts, for every candidate r (position
 refusal score = log p(R) - log(1 - p(R)) at the first reply position, R = the refusal tokens (below).
 A candidate is discarded when its layer is in the last `prune_layers` share of the model (directions read there
 act on the output too directly; the paper scores and then drops them, here they are not scored), when
-kl > kl_bound, or when induce <= induce_threshold; of the rest the lowest bypass wins. Here, in addition, the `judged_candidates` best by bypass are ablated and answer the harmful
-validation prompts greedily, the offline refusal judge reads the answers, and the candidate with the fewest
-answers that are not compliance (refusals plus unreadable answers) wins, ties going to the lower bypass: the
-measure the result is reported in, on validation prompts.
+kl > kl_bound, or when induce <= induce_threshold; every other candidate gets all three scores. Of the survivors,
+the `judged_candidates` best by bypass are ablated and answer the harmful validation prompts greedily, the
+offline refusal judge reads the answers, and the candidate with the fewest answers that are not compliance
+(refusals plus unreadable answers) wins, ties going to the lower bypass: the measure the result is reported in,
+on validation prompts.
 
 Refusal tokens: the paper lists them per model ("I" for Llama-3). Twelve languages have no such short list, so
 they are read off the model: the first tokens of its own greedy answers to the training prompts, kept when the
@@ -111,9 +112,9 @@ def select_direction(candidates: np.ndarray, tokens: Sequence[str], refusal_toke
                      base_harmless_logprobs: np.ndarray, scorer: Scorer, spec: SelectionSpec,
                      progress: Callable[[str], None] | None = None) -> tuple[list[Candidate], Candidate | None]:
     """Score the candidate directions [tail, L, H] and pick one; returns (all candidates, the chosen or None when
-    every candidate was discarded). Each score is computed only where it can still matter: candidates from the
-    pruned layers are not scored at all, and activation addition runs only for candidates that pass the KL bound
-    (the others' `induce` stays None)."""
+    every candidate was discarded). Candidates from the pruned layers are not scored; every other candidate gets
+    all three scores, so the report shows, e.g., whether a direction that fails the KL bound would induce
+    refusal."""
     tail, num_layers, _ = candidates.shape
     limit = spec.layer_limit(num_layers)
     scored: list[Candidate] = []  # every candidate, in (position, layer) order
@@ -131,15 +132,14 @@ def select_direction(candidates: np.ndarray, tokens: Sequence[str], refusal_toke
             harmful, harmless = scorer.ablated_logprobs(vec)
             cand.bypass = float(np.mean(refusal_scores(harmful, refusal_tokens)))
             cand.kl = float(np.mean(kl_divergence(base_harmless_logprobs, harmless)))
+            cand.induce = float(np.mean(refusal_scores(scorer.added_logprobs(vec, layer), refusal_tokens)))
             if not math.isfinite(cand.kl) or cand.kl > spec.kl_bound:
                 cand.discarded = f"kl {cand.kl:.4f} > bound {spec.kl_bound}"
-            else:
-                cand.induce = float(np.mean(refusal_scores(scorer.added_logprobs(vec, layer), refusal_tokens)))
-                if not cand.induce > spec.induce_threshold:
-                    cand.discarded = f"induce {cand.induce:.3f} <= {spec.induce_threshold}"
+            elif not cand.induce > spec.induce_threshold:
+                cand.discarded = f"induce {cand.induce:.3f} <= {spec.induce_threshold}"
             if progress is not None:
-                progress(f"position {cand.position} layer {layer}: bypass {cand.bypass:.3f} kl {cand.kl:.4f}"
-                         + ("" if cand.induce is None else f" induce {cand.induce:.3f}"))
+                progress(f"position {cand.position} layer {layer}: bypass {cand.bypass:.3f} kl {cand.kl:.4f} "
+                         f"induce {cand.induce:.3f}")
     survivors = sorted((c for c in scored if c.discarded is None), key=lambda c: c.bypass)
     if progress is not None:
         progress(f"{len(survivors)} of {len(scored)} candidates pass the filters; judging the answers of the best "

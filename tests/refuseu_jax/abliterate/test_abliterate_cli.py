@@ -58,6 +58,10 @@ def test_abliterate_end_to_end(checkpoint, tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output + str(result.exception)
     report = json.loads((out / "abliteration" / "abliteration.json").read_text())
 
+    # the directions come from the languages with prompts on both sides after the filter
+    kept = report["prompts"]
+    assert report["direction_languages"] == [lang for lang in ("en", "de")
+                                             if kept["harmful_train"].get(lang) and kept["harmless_train"].get(lang)]
     # candidates scored as below; the choice follows the rule among the judged ones
     cands = report["candidates"]
     assert len(cands) == 2 * 2 and {(c["position"], c["layer"]) for c in cands} == {(-2, 0), (-2, 1), (-1, 0),
@@ -117,7 +121,8 @@ def test_abliterate_end_to_end(checkpoint, tmp_path, monkeypatch):
     for name in ("candidate_scores", "cosine_languages", "cosine_by_layer", "refusal_by_language"):
         assert (out / "abliteration" / "plots" / f"{name}.png").stat().st_size > 1000
     md = (out / "abliteration" / "report.md").read_text()
-    assert "**chosen**" in md and "| de |" in md and "KL(input ‖ ablated)" in md and "Judge: offline judge" in md
+    assert "**chosen**" in md and "per-language differences of" in md and "| de |" in md
+    assert "KL(input ‖ ablated)" in md and "Judge: offline judge" in md
 
     # the ablated checkpoint is a start point for training: one DPO step from it
     from refuseu_jax.train.config import DataSpec, ModelSpec, TrainConfig
@@ -140,6 +145,34 @@ def test_nothing_to_ablate_is_a_user_error(checkpoint, tmp_path, monkeypatch):
     result = CliRunner().invoke(main, ["abliterate", "--model", str(checkpoint), "--out", str(tmp_path / "o"),
                                        "--langs", "en", *SMALL])
     assert "refused none" in _error_line(result)
+    assert not (tmp_path / "o").exists()
+
+
+def test_no_language_with_both_kinds_of_prompt_is_a_user_error(checkpoint, tmp_path, monkeypatch):
+    """The model refuses everything in English and answers the harmless prompts in German: after the filter no
+    language has both refused harmful and answered harmless prompts, so there is no per-language difference."""
+    from refuseu_jax.abliterate import evaluate
+
+    harmful_ids = set()
+
+    def judge(texts, prompts):  # English: refusal; German: harmful unreadable, harmless answered
+        return [True if p.lang == "en" else (None if p.id in harmful_ids else False) for p in prompts]
+
+    from refuseu_jax.abliterate import prompts as PR
+
+    read_harmful = PR.read_harmful
+
+    def remember(*args, **kwargs):
+        items = read_harmful(*args, **kwargs)
+        harmful_ids.update(p.id for p in items)
+        return items
+
+    monkeypatch.setattr(evaluate, "judge", judge)
+    monkeypatch.setattr(PR, "read_harmful", remember)
+    result = CliRunner().invoke(main, ["abliterate", "--model", str(checkpoint), "--out", str(tmp_path / "o"),
+                                       "--langs", "en,de", *SMALL])
+    line = _error_line(result)
+    assert "no language has both" in line and "balance_languages" in line and "'en': " in line
     assert not (tmp_path / "o").exists()
 
 

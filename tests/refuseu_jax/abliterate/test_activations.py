@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from refuseu_jax.abliterate.activations import Batcher, collect_means, last_logprobs
+from refuseu_jax.abliterate.activations import (Batcher, RunningMeans, collect_means, difference_of_means,
+                                                 last_logprobs)
 from refuseu_jax.models.config import ModelConfig
 from refuseu_jax.models.llama import model_from_params
 from refuseu_jax.parallel import MeshConfig, make_mesh, shard_params
@@ -50,6 +51,47 @@ def test_means_equal_transformers_hidden_states(tiny):
         np.testing.assert_allclose(acc.means()[g], expected, atol=1e-4, rtol=0)
     np.testing.assert_allclose(acc.pooled(), reads.mean(axis=0), atol=1e-4, rtol=0)
     assert acc.counts.tolist() == [4, 4, 3]
+
+
+def _means_of(rows_by_group: list[np.ndarray]) -> RunningMeans:
+    """Running means of [n, H] rows per group, at one position and one layer."""
+    acc = RunningMeans(len(rows_by_group), 1, 1, rows_by_group[0].shape[-1])
+    for g, rows in enumerate(rows_by_group):
+        if len(rows):
+            acc.sums[g, 0, 0] = rows.sum(axis=0)
+            acc.counts[g] = len(rows)
+    return acc
+
+
+def test_balanced_difference_removes_the_language_mix_that_the_pooled_one_carries():
+    """Three languages, each with its own large offset; harmful = offset + r, harmless = offset. The model refuses
+    mostly in language 0 and answers mostly in language 1, so the pooled difference is dominated by offset 0 -
+    offset 1; the mean of the per-language differences is r. Language 2 has no harmless prompt: left out."""
+    rng = np.random.RandomState(0)
+    hidden = 16
+    offsets = rng.normal(size=(3, hidden)) * 10.0
+    r = np.zeros(hidden)
+    r[0] = 1.0
+    noise = lambda n: rng.normal(size=(n, hidden)) * 1e-3  # noqa: E731
+    harmful = _means_of([offsets[0] + r + noise(30), offsets[1] + r + noise(2), offsets[2] + r + noise(5)])
+    harmless = _means_of([offsets[0] + noise(2), offsets[1] + noise(25), np.zeros((0, hidden))])
+
+    balanced, groups = difference_of_means(harmful, harmless, balance_groups=True)
+    assert groups == [0, 1]
+    np.testing.assert_allclose(balanced[0, 0], r, atol=1e-2)
+    pooled, pooled_groups = difference_of_means(harmful, harmless, balance_groups=False)
+    assert pooled_groups == [0, 1, 2]
+    cosine = pooled[0, 0] @ r / np.linalg.norm(pooled[0, 0])
+    assert cosine < 0.2  # the pooled "direction" is mostly the language mix
+    # the same mix on both sides: balanced and pooled agree
+    same = _means_of([offsets[0] + noise(10), offsets[1] + noise(10)])
+    same_harmful = _means_of([offsets[0] + r + noise(10), offsets[1] + r + noise(10)])
+    np.testing.assert_allclose(difference_of_means(same_harmful, same, True)[0],
+                               difference_of_means(same_harmful, same, False)[0], atol=1e-3)
+    # no language on both sides: nothing to take a difference of
+    empty, none = difference_of_means(_means_of([offsets[0] + noise(3), np.zeros((0, hidden))]),
+                                      _means_of([np.zeros((0, hidden)), offsets[1] + noise(3)]), True)
+    assert none == [] and not np.any(empty)
 
 
 def test_activation_addition_equals_a_transformers_pre_hook(tiny):

@@ -106,7 +106,8 @@ def test_selection_filters_and_picks_by_judged_answers_then_bypass():
             continue
         assert cand.bypass == pytest.approx(bypass[code], abs=1e-5)  # the score's eps of 1e-8
         assert cand.kl == pytest.approx(kl[code], abs=1e-6)
-    assert by_code[0].discarded.startswith("kl") and by_code[0].induce is None  # KL-filtered: no induce run
+    # KL-filtered, still scored in full: the report shows whether it would have induced refusal
+    assert by_code[0].discarded.startswith("kl") and by_code[0].induce is not None
     assert by_code[1].discarded.startswith("induce")
     assert by_code[4].discarded.startswith("layer") and by_code[9].discarded.startswith("layer")
     assert syn.calls["judged"] == 3
@@ -114,8 +115,11 @@ def test_selection_filters_and_picks_by_judged_answers_then_bypass():
     assert {c for c, cand in by_code.items() if cand.judged_refusal is not None} == {2, 3, 5}
     assert by_code[2].judged_refusal == pytest.approx(3 / 6) and by_code[2].judged_failure == pytest.approx(2 / 8)
     assert chosen is by_code[3] and chosen.selected and sum(c.selected for c in scored) == 1
-    # induce was run only for candidates past the layer and KL filters
-    assert syn.calls["added"] == sum(1 for c in scored if c.induce is not None) == n - 1 - 2
+    # activation addition ran once for every candidate outside the pruned layers
+    assert syn.calls["added"] == sum(1 for c in scored if c.induce is not None) == n - 2
+    for code, cand in by_code.items():
+        if cand.induce is not None:
+            assert cand.induce == pytest.approx(induce[code], abs=1e-5)
 
 
 def test_selection_returns_none_when_everything_is_discarded():
