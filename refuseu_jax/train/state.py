@@ -96,9 +96,9 @@ def load_params(cfg: TrainConfig, mesh) -> tuple[ModelConfig, dict, Any, str | N
     """(model config, parameter tree placed on the mesh, tokenizer, checkpoint directory or None for presets): the
     trainer works on the parameter tree; evaluate.run.load_model gives a ready `Llama` model instead."""
     spec = cfg.model
-    numerics = dict(dtype=spec.compute_dtype, param_dtype=spec.param_dtype, remat=spec.remat,
-                    scan_layers=spec.scan_layers,
-                    attention=attention_kind(spec.attention, jax.default_backend(), spec.compute_dtype))
+    dtype = compute_dtype_for(spec.compute_dtype, jax.default_backend())  # callers other than the trainer pass "auto"
+    numerics = dict(dtype=dtype, param_dtype=spec.param_dtype, remat=spec.remat, scan_layers=spec.scan_layers,
+                    attention=attention_kind(spec.attention, jax.default_backend(), dtype))
     if spec.path is not None:
         from refuseu_jax.checkpoints.hf import load_hf_params, resolve_model_dir
 

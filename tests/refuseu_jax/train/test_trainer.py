@@ -205,7 +205,7 @@ def test_auto_compute_dtype_is_bfloat16_where_the_hardware_multiplies_it(tmp_pat
 
 
 def test_the_trainer_runs_and_records_the_resolved_auto_dtype(ckpt, tmp_path):
-    from refuseu_jax.train.state import compute_dtype_for
+    from refuseu_jax.train.state import compute_dtype_for, load_params
 
     trainer = DPOTrainer(make_cfg(ckpt, tmp_path, max_steps=1, **{"model.compute_dtype": "auto"}), mesh=one_device())
     expected = compute_dtype_for("auto", jax.default_backend())
@@ -213,6 +213,9 @@ def test_the_trainer_runs_and_records_the_resolved_auto_dtype(ckpt, tmp_path):
     assert np.dtype(trainer.model_cfg.dtype) == np.dtype(expected)
     trainer.train()
     assert json.loads((tmp_path / "config.json").read_text())["model"]["compute_dtype"] == expected
+    # The loader resolves "auto" itself: the paper driver writes preset start points through it without a trainer.
+    model_cfg, *_ = load_params(make_cfg(ckpt, tmp_path / "b", **{"model.compute_dtype": "auto"}), one_device())
+    assert np.dtype(model_cfg.dtype) == np.dtype(expected)
 
 
 def test_resume_continues_the_same_trajectory(ckpt, tmp_path):
