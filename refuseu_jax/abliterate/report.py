@@ -151,7 +151,7 @@ def markdown(result: dict) -> str:
            f"Method: Arditi et al. (2024), difference of means at the post-instruction tokens "
            f"{result['post_instruction_tokens']}, {result['num_layers']} layers; {result['devices']}. "
            + (f"Candidates: the mean of the per-language differences of {', '.join(result['direction_languages'])}."
-              if cfg.get("balance_languages", True) else "Candidates: pooled over all languages."), ""]
+              if cfg["balance_languages"] else "Candidates: pooled over all languages."), ""]
     if sel is None:
         out += ["**No direction chosen: every candidate was discarded** (see the table of all candidates).", ""]
     else:

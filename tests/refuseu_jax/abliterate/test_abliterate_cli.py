@@ -152,13 +152,12 @@ def test_no_language_with_both_kinds_of_prompt_is_a_user_error(checkpoint, tmp_p
     """The model refuses everything in English and answers the harmless prompts in German: after the filter no
     language has both refused harmful and answered harmless prompts, so there is no per-language difference."""
     from refuseu_jax.abliterate import evaluate
+    from refuseu_jax.abliterate import prompts as PR
 
     harmful_ids = set()
 
     def judge(texts, prompts):  # English: refusal; German: harmful unreadable, harmless answered
         return [True if p.lang == "en" else (None if p.id in harmful_ids else False) for p in prompts]
-
-    from refuseu_jax.abliterate import prompts as PR
 
     read_harmful = PR.read_harmful
 
